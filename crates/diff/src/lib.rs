@@ -1,0 +1,2 @@
+//! ferrocd-diff: normalization, ignoreDifferences and structured diff.
+#![deny(missing_docs)]

@@ -1,0 +1,2 @@
+//! ferrocd-gotmpl: Go text/template language.
+#![deny(missing_docs)]

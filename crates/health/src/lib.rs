@@ -1,0 +1,2 @@
+//! ferrocd-health: health assessment of Kubernetes objects.
+#![deny(missing_docs)]

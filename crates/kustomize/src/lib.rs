@@ -1,0 +1,2 @@
+//! ferrocd-kustomize: kustomization.yaml rendering.
+#![deny(missing_docs)]

@@ -1,0 +1,2 @@
+//! ferrocd-manifest: Kubernetes manifests as data.
+#![deny(missing_docs)]

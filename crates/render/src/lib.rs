@@ -1,0 +1,2 @@
+//! ferrocd-render: source spec + files to manifests.
+#![deny(missing_docs)]

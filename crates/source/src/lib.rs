@@ -1,0 +1,2 @@
+//! ferrocd-source: Git repository cache and credentials.
+#![deny(missing_docs)]

@@ -11,7 +11,18 @@ use serde::{Deserialize, Serialize};
 /// with Unknown ranked below Healthy because an unknown resource must not make an app
 /// look broken.
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    Default,
+    schemars::JsonSchema,
 )]
 pub enum HealthStatus {
     /// Health cannot be assessed.
@@ -68,8 +79,14 @@ mod tests {
 
     #[test]
     fn worst_health_wins() {
-        assert_eq!([Healthy, Progressing, Suspended].into_iter().max(), Some(Progressing));
-        assert_eq!([Healthy, Degraded, Missing].into_iter().max(), Some(Degraded));
+        assert_eq!(
+            [Healthy, Progressing, Suspended].into_iter().max(),
+            Some(Progressing)
+        );
+        assert_eq!(
+            [Healthy, Degraded, Missing].into_iter().max(),
+            Some(Degraded)
+        );
         assert_eq!([Unknown, Healthy].into_iter().max(), Some(Healthy));
     }
 }

@@ -64,7 +64,10 @@ impl ResourceKey {
         if app.is_empty() || kind.is_empty() || name.is_empty() {
             return None;
         }
-        Some((app.to_string(), ResourceKey::new(group, kind, namespace, name)))
+        Some((
+            app.to_string(),
+            ResourceKey::new(group, kind, namespace, name),
+        ))
     }
 }
 

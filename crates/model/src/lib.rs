@@ -5,10 +5,45 @@
 #![deny(missing_docs)]
 
 pub mod annotations;
+pub mod application;
+pub mod application_source;
+pub mod application_status;
+pub mod duration;
+mod error;
 mod health;
 mod key;
+pub mod meta;
+pub mod operation;
+pub mod project;
 mod sync_status;
+mod validate;
 
+pub use application::{
+    API_VERSION, APPLICATION_KIND, Application, ApplicationDestination, ApplicationSpec, Backoff,
+    ManagedNamespaceMetadata, ResourceIgnoreDifferences, RetryStrategy, SyncPolicy,
+    SyncPolicyAutomated,
+};
+pub use application_source::{
+    ApplicationSource, DirectorySource, EnvEntry, HelmFileParameter, HelmParameter, HelmSource,
+    IntOrString, JsonnetSource, JsonnetVar, KustomizePatch, KustomizeReplica, KustomizeSelector,
+    KustomizeSource, PluginParameter, PluginSource, SourceType,
+};
+pub use application_status::{
+    ApplicationCondition, ApplicationStatus, ApplicationSummary, ApplicationSyncStatus, ComparedTo,
+    HealthInfo, ResourceStatus, RevisionHistory,
+};
+pub use error::{FieldError, FieldErrors, ModelError};
 pub use health::HealthStatus;
 pub use key::ResourceKey;
+pub use meta::{Extra, ObjectMeta};
+pub use operation::{
+    HookType, Operation, OperationInitiator, OperationPhase, OperationState, ResourceResult,
+    ResultCode, SyncOperation, SyncOperationResource, SyncOperationResult, SyncPhase, SyncStrategy,
+    SyncStrategyApply,
+};
+pub use project::{
+    APP_PROJECT_KIND, AppProject, AppProjectSpec, AppProjectStatus, GroupKind, JwtToken, JwtTokens,
+    OrphanedResourceKey, OrphanedResourcesMonitorSettings, ProjectDestination, ProjectRole,
+    SignatureKey, SyncWindow,
+};
 pub use sync_status::SyncStatusCode;

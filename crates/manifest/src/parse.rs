@@ -55,8 +55,8 @@ fn split_documents(text: &str) -> Vec<Chunk<'_>> {
     let mut start = 0usize;
     let mut start_line = 1usize;
     let mut offset = 0usize;
-    let mut line_no = 1usize;
-    for line in text.split_inclusive('\n') {
+    for (line_index, line) in text.split_inclusive('\n').enumerate() {
+        let line_no = line_index + 1;
         let bare = line.trim_end_matches(['\n', '\r']);
         let is_start_marker = bare == "---"
             || bare.starts_with("--- ")
@@ -79,7 +79,6 @@ fn split_documents(text: &str) -> Vec<Chunk<'_>> {
             }
         }
         offset += line.len();
-        line_no += 1;
     }
     chunks.push(Chunk {
         text: &text[start..],

@@ -1,0 +1,695 @@
+//! The repository cache: bare mirrors, revision resolution and commit snapshots.
+//!
+//! Layout under the cache root:
+//!
+//! ```text
+//! repos/<name>-<hash>/            bare mirror of one normalized URL (refs/heads, refs/tags, HEAD)
+//! snapshots/<name>-<hash>/<sha>/  the tree of one commit, written once, never modified
+//! known_hosts                     SSH host keys accepted on first use (default policy)
+//! ```
+//!
+//! Concurrency: every mirror has a slot that serializes its fetches. A request that finds a
+//! fetch of the same repository in flight waits for it and shares its outcome instead of
+//! fetching again; so does a request that arrives before a fetch starts and finds it done.
+//! Reads (refs and objects) need no lock: gix updates refs through lock files and renames,
+//! and packs are complete before refs point into them. Snapshots are written into a
+//! temporary directory and renamed into place, so readers never see a partial tree.
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use gix::ObjectId;
+use parking_lot::{Condvar, Mutex};
+use sha2::{Digest as _, Sha256};
+
+use crate::constraint::{Constraint, is_constraint, parse_version};
+use crate::credentials::CredentialStore;
+use crate::error::{SourceError, scrub};
+use crate::fetch::{self, FetchSettings, HostKeyPolicy};
+use crate::snapshot;
+use crate::url::RepoUrl;
+
+/// Behaviour of a [`RepoCache`] beyond its root and credentials.
+#[derive(Clone, Debug)]
+pub struct CacheOptions {
+    /// How SSH host keys are checked.
+    pub host_keys: HostKeyPolicy,
+    /// How long to wait for a TCP connection to an HTTP(S) remote.
+    pub connect_timeout: Duration,
+}
+
+impl Default for CacheOptions {
+    fn default() -> Self {
+        CacheOptions {
+            host_keys: HostKeyPolicy::AcceptNew,
+            connect_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// How a revision was understood.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RevisionKind {
+    /// `HEAD` or an empty revision: the remote's default branch.
+    DefaultBranch,
+    /// A branch name.
+    Branch,
+    /// A tag name.
+    Tag,
+    /// The highest tag matching a version constraint.
+    Constraint,
+    /// A full or abbreviated commit id.
+    Commit,
+    /// Another full ref name (`refs/pull/12/head`, ...).
+    Reference,
+}
+
+/// A revision resolved to a commit.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Resolved {
+    /// The full commit id (40 lowercase hex digits).
+    pub commit: String,
+    /// How the revision was understood.
+    pub kind: RevisionKind,
+    /// The ref the commit was found through (`refs/heads/main`, `refs/tags/v1.2.9`), if any.
+    pub reference: Option<String>,
+}
+
+/// A commit's files on disk.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Checkout {
+    /// The full commit id.
+    pub commit: String,
+    /// The immutable directory holding the commit's tree.
+    pub path: PathBuf,
+}
+
+/// A cache of bare repository mirrors, safe to share between threads.
+pub struct RepoCache {
+    root: PathBuf,
+    credentials: CredentialStore,
+    options: CacheOptions,
+    slots: Mutex<HashMap<String, Arc<Slot>>>,
+    fetches: AtomicU64,
+    snapshot_seq: AtomicU64,
+}
+
+/// Coordination of one mirror's fetches.
+#[derive(Default)]
+struct Slot {
+    state: Mutex<SlotState>,
+    done: Condvar,
+}
+
+#[derive(Default)]
+struct SlotState {
+    in_flight: bool,
+    generation: u64,
+    last: Option<(Instant, Result<(), SourceError>)>,
+}
+
+impl std::fmt::Debug for RepoCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RepoCache")
+            .field("root", &self.root)
+            .field("options", &self.options)
+            .field("fetches", &self.fetches.load(Ordering::Relaxed))
+            .finish_non_exhaustive()
+    }
+}
+
+impl RepoCache {
+    /// A cache rooted at `root` (created on first use) using `credentials`.
+    pub fn new(root: impl Into<PathBuf>, credentials: CredentialStore) -> Self {
+        Self::with_options(root, credentials, CacheOptions::default())
+    }
+
+    /// Like [`RepoCache::new`], with explicit options.
+    pub fn with_options(
+        root: impl Into<PathBuf>,
+        credentials: CredentialStore,
+        options: CacheOptions,
+    ) -> Self {
+        RepoCache {
+            root: root.into(),
+            credentials,
+            options,
+            slots: Mutex::new(HashMap::new()),
+            fetches: AtomicU64::new(0),
+            snapshot_seq: AtomicU64::new(0),
+        }
+    }
+
+    /// The cache root.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// How many fetches this cache has started (for tests and metrics).
+    pub fn fetch_count(&self) -> u64 {
+        self.fetches.load(Ordering::Relaxed)
+    }
+
+    /// Fetches if needed and resolves `revision` to a full commit SHA. Revision may be: a
+    /// branch, a tag, a full or short SHA, `HEAD` or `""` (default branch), a full ref name,
+    /// or a semver constraint over tags (`1.2.*`, `>=1.0.0 <2.0.0`, `^1.2`, `~1.2.3`; tags
+    /// may carry a leading `v`).
+    ///
+    /// Branches, `HEAD` and constraints always fetch (refs move); a tag or commit already in
+    /// the mirror is answered without network.
+    pub fn resolve(&self, url: &str, revision: &str) -> Result<Resolved, SourceError> {
+        let arrived = Instant::now();
+        let repo_url = RepoUrl::parse(url)?;
+        let rev = revision.trim();
+        let mirror = self.mirror_dir(&repo_url);
+
+        if rev.is_empty() || rev == "HEAD" {
+            self.fetch_shared(&repo_url, &mirror, arrived)?;
+            let repo = self.open(&repo_url, &mirror)?;
+            return resolve_head(&repo, &repo_url, rev);
+        }
+        if is_constraint(rev) {
+            let constraint =
+                Constraint::parse(rev).map_err(|source| SourceError::InvalidConstraint {
+                    url: repo_url.display.clone(),
+                    revision: rev.to_string(),
+                    source,
+                })?;
+            self.fetch_shared(&repo_url, &mirror, arrived)?;
+            let repo = self.open(&repo_url, &mirror)?;
+            return resolve_constraint(&repo, &repo_url, &constraint);
+        }
+        if is_full_sha(rev) {
+            let oid = parse_oid(rev, &repo_url)?;
+            if mirror.join("HEAD").is_file() {
+                let repo = self.open(&repo_url, &mirror)?;
+                if is_commit(&repo, oid) {
+                    return Ok(commit_resolved(oid));
+                }
+            }
+            self.fetch_shared(&repo_url, &mirror, arrived)?;
+            let repo = self.open(&repo_url, &mirror)?;
+            if is_commit(&repo, oid) {
+                return Ok(commit_resolved(oid));
+            }
+            return Err(not_found(&repo_url, rev));
+        }
+        // A name: tags and commits already present are stable, branches move.
+        if mirror.join("HEAD").is_file() {
+            let repo = self.open(&repo_url, &mirror)?;
+            if !has_ref(&repo, &format!("refs/heads/{rev}")) {
+                if let Some(found) = peel_ref(&repo, &repo_url, &format!("refs/tags/{rev}"))? {
+                    return Ok(Resolved {
+                        commit: found.to_string(),
+                        kind: RevisionKind::Tag,
+                        reference: Some(format!("refs/tags/{rev}")),
+                    });
+                }
+                if is_hex_prefix(rev)
+                    && !rev.starts_with("refs/")
+                    && let Some(oid) = lookup_commit_prefix(&repo, &repo_url, rev)?
+                {
+                    return Ok(commit_resolved(oid));
+                }
+            }
+        }
+        self.fetch_shared(&repo_url, &mirror, arrived)?;
+        let repo = self.open(&repo_url, &mirror)?;
+        resolve_name(&repo, &repo_url, rev)
+    }
+
+    /// Materializes the tree of `commit` (a full commit id) as an immutable directory, one
+    /// per repository and commit, and returns its path. The commit is fetched first if the
+    /// mirror does not have it.
+    pub fn snapshot(&self, url: &str, commit: &str) -> Result<PathBuf, SourceError> {
+        let repo_url = RepoUrl::parse(url)?;
+        let commit = commit.trim().to_ascii_lowercase();
+        if !is_full_sha(&commit) {
+            return Err(SourceError::NotACommitId {
+                url: repo_url.display.clone(),
+                commit,
+            });
+        }
+        let mirror = self.mirror_dir(&repo_url);
+        let parent = self.root.join("snapshots").join(mirror_name(&repo_url));
+        let dest = parent.join(&commit);
+        if dest.is_dir() {
+            return Ok(dest);
+        }
+        let oid = parse_oid(&commit, &repo_url)?;
+        let present = mirror.join("HEAD").is_file() && {
+            let repo = self.open(&repo_url, &mirror)?;
+            is_commit(&repo, oid)
+        };
+        if !present {
+            self.resolve(url, &commit)?;
+        }
+        let repo = self.open(&repo_url, &mirror)?;
+        let tree = repo
+            .find_commit(oid)
+            .and_then(|c| c.tree_id().map(|id| id.detach()))
+            .map_err(|e| SourceError::Git {
+                url: repo_url.display.clone(),
+                action: "reading commit",
+                cause: scrub(&e.to_string(), &[]),
+            })?;
+        std::fs::create_dir_all(&parent)
+            .map_err(|e| SourceError::io(&repo_url.display, "creating", &parent, e))?;
+        let seq = self.snapshot_seq.fetch_add(1, Ordering::Relaxed);
+        let staging = parent.join(format!(".tmp-{commit}-{}-{seq}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&staging);
+        std::fs::create_dir(&staging)
+            .map_err(|e| SourceError::io(&repo_url.display, "creating", &staging, e))?;
+        let target = snapshot::Target {
+            url: &repo_url.display,
+            commit: &commit,
+        };
+        if let Err(e) = snapshot::write_tree(&repo, tree, &staging, &target) {
+            let _ = std::fs::remove_dir_all(&staging);
+            return Err(e);
+        }
+        if let Err(e) = std::fs::rename(&staging, &dest) {
+            let _ = std::fs::remove_dir_all(&staging);
+            // Another thread or process won the race: its directory is identical.
+            if !dest.is_dir() {
+                return Err(SourceError::io(
+                    &repo_url.display,
+                    "renaming into",
+                    &dest,
+                    e,
+                ));
+            }
+        }
+        tracing::debug!(url = %repo_url.display, commit = %commit, path = %dest.display(), "snapshot written");
+        Ok(dest)
+    }
+
+    /// Resolves `revision` and materializes its commit.
+    pub fn checkout(&self, url: &str, revision: &str) -> Result<Checkout, SourceError> {
+        let resolved = self.resolve(url, revision)?;
+        let path = self.snapshot(url, &resolved.commit)?;
+        Ok(Checkout {
+            commit: resolved.commit,
+            path,
+        })
+    }
+
+    /// The content of `path` (slash-separated, relative to the repository root) at `commit`,
+    /// read from the object database; `None` when there is no such file. Symlinks are not
+    /// followed (their link text is returned).
+    pub fn read_file(
+        &self,
+        url: &str,
+        commit: &str,
+        path: &str,
+    ) -> Result<Option<Vec<u8>>, SourceError> {
+        let repo_url = RepoUrl::parse(url)?;
+        let commit = commit.trim().to_ascii_lowercase();
+        if !is_full_sha(&commit) {
+            return Err(SourceError::NotACommitId {
+                url: repo_url.display.clone(),
+                commit,
+            });
+        }
+        let oid = parse_oid(&commit, &repo_url)?;
+        let mirror = self.mirror_dir(&repo_url);
+        let present = mirror.join("HEAD").is_file() && {
+            let repo = self.open(&repo_url, &mirror)?;
+            is_commit(&repo, oid)
+        };
+        if !present {
+            self.resolve(url, &commit)?;
+        }
+        let repo = self.open(&repo_url, &mirror)?;
+        let git_err = |e: gix::Error| SourceError::Git {
+            url: repo_url.display.clone(),
+            action: "reading file",
+            cause: scrub(&e.to_string(), &[]),
+        };
+        let tree = repo
+            .find_commit(oid)
+            .and_then(|c| c.tree())
+            .map_err(git_err)?;
+        let wanted = path.trim_matches('/');
+        let entry = tree.lookup_entry_by_path(wanted).map_err(git_err)?;
+        match entry {
+            Some(e) if e.mode().is_blob() || e.mode().is_link() => {
+                let blob = repo.find_blob(e.oid().to_owned()).map_err(git_err)?;
+                Ok(Some(blob.data.clone()))
+            }
+            _ => Ok(None),
+        }
+    }
+
+    fn mirror_dir(&self, url: &RepoUrl) -> PathBuf {
+        self.root.join("repos").join(mirror_name(url))
+    }
+
+    fn open(&self, url: &RepoUrl, mirror: &Path) -> Result<gix::Repository, SourceError> {
+        fetch::open_mirror(url, mirror, Vec::new())
+    }
+
+    fn slot(&self, url: &RepoUrl) -> Arc<Slot> {
+        let mut slots = self.slots.lock();
+        slots.entry(url.normalized.clone()).or_default().clone()
+    }
+
+    /// Fetches `url` unless a fetch that started after `arrived` (or is in flight now)
+    /// already answers for this request, in which case its outcome is shared.
+    fn fetch_shared(
+        &self,
+        url: &RepoUrl,
+        mirror: &Path,
+        arrived: Instant,
+    ) -> Result<(), SourceError> {
+        let slot = self.slot(url);
+        let mut state = slot.state.lock();
+        if state.in_flight {
+            let generation = state.generation;
+            while state.generation == generation {
+                slot.done.wait(&mut state);
+            }
+            if let Some((_, result)) = &state.last {
+                return result.clone();
+            }
+        }
+        if let Some((started, result)) = &state.last
+            && *started >= arrived
+        {
+            return result.clone();
+        }
+        state.in_flight = true;
+        drop(state);
+
+        let started = Instant::now();
+        let finish = FinishGuard {
+            slot: &slot,
+            started,
+            result: None,
+        };
+        self.fetches.fetch_add(1, Ordering::Relaxed);
+        tracing::debug!(url = %url.display, "fetching");
+        let result = fetch::init_mirror(url, mirror).and_then(|()| {
+            let known_hosts = self.root.join("known_hosts");
+            let settings = FetchSettings {
+                credential: self.credentials.lookup(&url.normalized),
+                host_keys: &self.options.host_keys,
+                default_known_hosts: &known_hosts,
+                connect_timeout_ms: u64::try_from(self.options.connect_timeout.as_millis())
+                    .unwrap_or(u64::MAX),
+            };
+            fetch::fetch(url, mirror, &settings)
+        });
+        if let Err(e) = &result {
+            tracing::debug!(url = %url.display, error = %e, "fetch failed");
+        }
+        let mut finish = finish;
+        finish.result = Some(result.clone());
+        drop(finish);
+        result
+    }
+}
+
+/// Marks a slot's fetch finished (even if the fetch panicked) and wakes the waiters.
+struct FinishGuard<'a> {
+    slot: &'a Slot,
+    started: Instant,
+    result: Option<Result<(), SourceError>>,
+}
+
+impl Drop for FinishGuard<'_> {
+    fn drop(&mut self) {
+        let mut state = self.slot.state.lock();
+        state.in_flight = false;
+        state.generation = state.generation.wrapping_add(1);
+        let result = self.result.take().unwrap_or_else(|| {
+            Err(SourceError::Git {
+                url: String::new(),
+                action: "fetching",
+                cause: "fetch aborted".to_string(),
+            })
+        });
+        state.last = Some((self.started, result));
+        self.slot.done.notify_all();
+    }
+}
+
+/// `<last path segment>-<first 16 hex of sha256(normalized url)>`.
+fn mirror_name(url: &RepoUrl) -> String {
+    let digest = Sha256::digest(url.normalized.as_bytes());
+    let hash = hex::encode(&digest[..8]);
+    let last = url
+        .normalized
+        .rsplit('/')
+        .find(|s| !s.is_empty())
+        .unwrap_or("repo");
+    let name: String = last
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || "-_.".contains(*c))
+        .take(40)
+        .collect();
+    let name = name.trim_start_matches('.');
+    if name.is_empty() {
+        hash
+    } else {
+        format!("{name}-{hash}")
+    }
+}
+
+fn is_full_sha(s: &str) -> bool {
+    s.len() == 40 && s.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+fn is_hex_prefix(s: &str) -> bool {
+    (4..40).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+fn parse_oid(s: &str, url: &RepoUrl) -> Result<ObjectId, SourceError> {
+    ObjectId::from_hex(s.to_ascii_lowercase().as_bytes()).map_err(|_| SourceError::NotACommitId {
+        url: url.display.clone(),
+        commit: s.to_string(),
+    })
+}
+
+fn commit_resolved(oid: ObjectId) -> Resolved {
+    Resolved {
+        commit: oid.to_string(),
+        kind: RevisionKind::Commit,
+        reference: None,
+    }
+}
+
+fn not_found(url: &RepoUrl, rev: &str) -> SourceError {
+    SourceError::RevisionNotFound {
+        url: url.display.clone(),
+        revision: rev.to_string(),
+    }
+}
+
+fn is_commit(repo: &gix::Repository, oid: ObjectId) -> bool {
+    matches!(
+        repo.try_find_header(oid),
+        Ok(Some(h)) if h.kind() == gix::objs::Kind::Commit
+    )
+}
+
+fn has_ref(repo: &gix::Repository, name: &str) -> bool {
+    matches!(repo.try_find_reference(name), Ok(Some(_)))
+}
+
+/// The commit a ref ultimately points to, or `None` if the ref does not exist.
+fn peel_ref(
+    repo: &gix::Repository,
+    url: &RepoUrl,
+    name: &str,
+) -> Result<Option<ObjectId>, SourceError> {
+    let mut reference = match repo.try_find_reference(name) {
+        Ok(Some(r)) => r,
+        Ok(None) | Err(_) => return Ok(None),
+    };
+    let commit = reference.peel_to_commit().map_err(|e| SourceError::Git {
+        url: url.display.clone(),
+        action: "peeling ref to a commit",
+        cause: scrub(&e.to_string(), &[]),
+    })?;
+    Ok(Some(commit.id))
+}
+
+fn resolve_head(repo: &gix::Repository, url: &RepoUrl, rev: &str) -> Result<Resolved, SourceError> {
+    let head = repo.try_find_reference("HEAD").ok().flatten();
+    let target = head.as_ref().and_then(|h| match h.target() {
+        gix::refs::TargetRef::Symbolic(name) => Some(name.as_bstr().to_string()),
+        gix::refs::TargetRef::Object(_) => None,
+    });
+    match peel_ref(repo, url, "HEAD") {
+        Ok(Some(oid)) => Ok(Resolved {
+            commit: oid.to_string(),
+            kind: RevisionKind::DefaultBranch,
+            reference: target,
+        }),
+        _ => Err(not_found(url, if rev.is_empty() { "HEAD" } else { rev })),
+    }
+}
+
+fn resolve_constraint(
+    repo: &gix::Repository,
+    url: &RepoUrl,
+    constraint: &Constraint,
+) -> Result<Resolved, SourceError> {
+    let mut best: Option<(semver::Version, String)> = None;
+    for name in tag_names(repo, url)? {
+        let Some(version) = parse_version(&name) else {
+            continue;
+        };
+        if !constraint.matches(&version) {
+            continue;
+        }
+        let better = match &best {
+            None => true,
+            Some((v, n)) => (&version, &name) > (v, n),
+        };
+        if better {
+            best = Some((version, name));
+        }
+    }
+    let (_, tag) = best.ok_or_else(|| SourceError::NoMatchingTag {
+        url: url.display.clone(),
+        constraint: constraint.to_string(),
+    })?;
+    let reference = format!("refs/tags/{tag}");
+    let oid =
+        peel_ref(repo, url, &reference)?.ok_or_else(|| not_found(url, constraint.as_str()))?;
+    Ok(Resolved {
+        commit: oid.to_string(),
+        kind: RevisionKind::Constraint,
+        reference: Some(reference),
+    })
+}
+
+fn tag_names(repo: &gix::Repository, url: &RepoUrl) -> Result<Vec<String>, SourceError> {
+    let git_err = |e: gix::Error| SourceError::Git {
+        url: url.display.clone(),
+        action: "listing tags",
+        cause: scrub(&e.to_string(), &[]),
+    };
+    let platform = repo.references().map_err(git_err)?;
+    let mut names = Vec::new();
+    for r in platform.tags().map_err(git_err)?.flatten() {
+        let full = r.name().as_bstr().to_string();
+        if let Some(short) = full.strip_prefix("refs/tags/") {
+            names.push(short.to_string());
+        }
+    }
+    Ok(names)
+}
+
+fn resolve_name(repo: &gix::Repository, url: &RepoUrl, rev: &str) -> Result<Resolved, SourceError> {
+    let candidates: [(String, RevisionKind); 2] = [
+        (format!("refs/heads/{rev}"), RevisionKind::Branch),
+        (format!("refs/tags/{rev}"), RevisionKind::Tag),
+    ];
+    for (name, kind) in candidates {
+        if let Some(oid) = peel_ref(repo, url, &name)? {
+            return Ok(Resolved {
+                commit: oid.to_string(),
+                kind,
+                reference: Some(name),
+            });
+        }
+    }
+    if rev.starts_with("refs/")
+        && let Some(oid) = peel_ref(repo, url, rev)?
+    {
+        let kind = if rev.starts_with("refs/heads/") {
+            RevisionKind::Branch
+        } else if rev.starts_with("refs/tags/") {
+            RevisionKind::Tag
+        } else {
+            RevisionKind::Reference
+        };
+        return Ok(Resolved {
+            commit: oid.to_string(),
+            kind,
+            reference: Some(rev.to_string()),
+        });
+    }
+    if is_hex_prefix(rev)
+        && let Some(oid) = lookup_commit_prefix(repo, url, rev)?
+    {
+        return Ok(commit_resolved(oid));
+    }
+    Err(not_found(url, rev))
+}
+
+/// The one commit whose id starts with `prefix`; an error if several commits do.
+fn lookup_commit_prefix(
+    repo: &gix::Repository,
+    url: &RepoUrl,
+    prefix: &str,
+) -> Result<Option<ObjectId>, SourceError> {
+    let Ok(prefix_id) = gix::hash::Prefix::from_hex(&prefix.to_ascii_lowercase()) else {
+        return Ok(None);
+    };
+    let mut candidates: HashSet<ObjectId> = HashSet::new();
+    let lookup = repo
+        .objects
+        .lookup_prefix(prefix_id, Some(&mut candidates))
+        .map_err(|e| SourceError::Git {
+            url: url.display.clone(),
+            action: "looking up abbreviated commit",
+            cause: scrub(&e.to_string(), &[]),
+        })?;
+    if lookup.is_none() {
+        return Ok(None);
+    }
+    let commits: Vec<ObjectId> = candidates
+        .into_iter()
+        .filter(|oid| is_commit(repo, *oid))
+        .collect();
+    match commits.as_slice() {
+        [] => Ok(None),
+        [one] => Ok(Some(*one)),
+        _ => Err(SourceError::AmbiguousRevision {
+            url: url.display.clone(),
+            revision: prefix.to_string(),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mirror_names_are_stable_and_readable() {
+        let a = RepoUrl::parse("https://git.example.com/ml/MLflow.git").unwrap();
+        let b = RepoUrl::parse("HTTPS://GIT.example.com/ml/MLflow/").unwrap();
+        assert_eq!(mirror_name(&a), mirror_name(&b));
+        assert!(
+            mirror_name(&a).starts_with("MLflow-"),
+            "{}",
+            mirror_name(&a)
+        );
+        let c = RepoUrl::parse("https://git.example.com/ml/other").unwrap();
+        assert_ne!(mirror_name(&a), mirror_name(&c));
+    }
+
+    #[test]
+    fn sha_shapes() {
+        assert!(is_full_sha("0123456789abcdef0123456789abcdef01234567"));
+        assert!(!is_full_sha("0123456"));
+        assert!(is_hex_prefix("abc1234"));
+        assert!(!is_hex_prefix("abc"));
+        assert!(!is_hex_prefix("main"));
+    }
+
+    #[test]
+    fn repo_cache_is_send_and_sync() {
+        fn assert_send_sync<T: Send + Sync>() {}
+        assert_send_sync::<RepoCache>();
+        assert_send_sync::<SourceError>();
+    }
+}

@@ -8,6 +8,7 @@ pub mod annotations;
 pub mod application;
 pub mod application_source;
 pub mod application_status;
+pub mod cluster;
 pub mod duration;
 mod error;
 mod health;
@@ -32,6 +33,7 @@ pub use application_status::{
     ApplicationCondition, ApplicationStatus, ApplicationSummary, ApplicationSyncStatus, ComparedTo,
     HealthInfo, ResourceStatus, RevisionHistory,
 };
+pub use cluster::{ClusterConfig, ClusterError, ClusterSecret, Sensitive};
 pub use error::{FieldError, FieldErrors, ModelError};
 pub use health::HealthStatus;
 pub use key::ResourceKey;

@@ -103,12 +103,22 @@ pub(crate) fn parse_document(text: &str, file: &str) -> Result<serde_json::Value
 fn yaml_message(err: &serde_saphyr::Error) -> String {
     let mut options = serde_saphyr::RenderOptions::default();
     options.snippets = serde_saphyr::SnippetMode::Off;
-    let text = err.render_with_options(options);
-    let first = text.lines().next().unwrap_or("").trim();
-    match first.rfind(" at line ") {
-        Some(i) => first[..i].to_string(),
-        None => first.to_string(),
+    if matches!(
+        err.without_snippet(),
+        serde_saphyr::Error::MultipleDocuments { .. }
+    ) {
+        return "expected a single YAML document, found several".to_string();
     }
+    let text = err.render_with_options(options);
+    let mut message = text.lines().next().unwrap_or("").trim();
+    if let Some(i) = message.rfind(" at line ") {
+        message = &message[..i];
+    }
+    // Hints addressed to programmers using the parser are not for our users.
+    if let Some(i) = message.find(", set DuplicateKeyPolicy") {
+        message = &message[..i];
+    }
+    message.to_string()
 }
 
 /// Checks that the document is a mapping with the expected apiVersion and kind before

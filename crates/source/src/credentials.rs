@@ -830,4 +830,21 @@ data:
         let err = CredentialStore::from_file("/nonexistent/creds.yaml").unwrap_err();
         assert!(matches!(err, CredentialError::Read { .. }));
     }
+
+    proptest::proptest! {
+        #[test]
+        fn add_yaml_never_panics(text in "\\PC{0,200}") {
+            let mut store = CredentialStore::new();
+            let _ = store.add_yaml(&text, Path::new("fuzz.yaml"));
+        }
+
+        #[test]
+        fn secret_errors_never_echo_values(value in "[!-~]{1,40}") {
+            let s = repo_secret("p", "repository", json!({"url": b64("https://h/x"), "password": value.clone()}));
+            if let Err(e) = CredentialStore::from_secrets([&s]) {
+                let shown = format!("{e} {e:?}");
+                proptest::prop_assert!(value.len() < 4 || !shown.contains(&value), "{}", shown);
+            }
+        }
+    }
 }

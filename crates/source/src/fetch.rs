@@ -100,9 +100,14 @@ pub(crate) fn fetch(
     settings: &FetchSettings<'_>,
 ) -> Result<(), SourceError> {
     let credential = settings.credential;
+    let forced_basic = credential.and_then(|c| forced_basic_header(c, url));
     let mut secrets: Vec<&str> = credential.map(Credential::secrets).unwrap_or_default();
     if let Some(p) = url.password.as_deref() {
         secrets.push(p);
+    }
+    if let Some(header) = forced_basic.as_deref() {
+        secrets.push(header);
+        secrets.extend(header.rsplit(' ').next());
     }
     let mut overrides = vec![format!(
         "gitoxide.http.connectTimeout={}",
@@ -111,6 +116,9 @@ pub(crate) fn fetch(
     let insecure = credential.is_some_and(|c| c.insecure);
     if insecure {
         overrides.push("http.sslVerify=false".to_string());
+    }
+    if let Some(header) = &forced_basic {
+        overrides.push(format!("http.extraHeader={header}"));
     }
     if let Some(token) = credential.and_then(|c| c.bearer_token.as_ref()) {
         overrides.push(format!(
@@ -140,7 +148,12 @@ pub(crate) fn fetch(
         };
         overrides.push(format!(
             "core.sshCommand={}",
-            ssh_command(key.as_deref(), policy, settings.default_known_hosts)
+            ssh_command(
+                key.as_deref(),
+                policy,
+                settings.default_known_hosts,
+                settings.connect_timeout_ms.div_ceil(1000).max(1),
+            )
         ));
         overrides.push("ssh.variant=ssh".to_string());
     }
@@ -301,6 +314,20 @@ fn sync_refs(
     Ok(())
 }
 
+/// `Authorization: Basic ...` sent up front when `forceHttpBasicAuth` is set (servers that
+/// answer 404 instead of 401 to anonymous requests).
+fn forced_basic_header(credential: &Credential, url: &RepoUrl) -> Option<String> {
+    use base64::Engine as _;
+    if !credential.force_http_basic_auth || !matches!(url.scheme, Scheme::Http | Scheme::Https) {
+        return None;
+    }
+    let password = credential.password.as_ref()?;
+    let user = credential.username.as_deref().unwrap_or("git");
+    let token =
+        base64::engine::general_purpose::STANDARD.encode(format!("{user}:{}", password.expose()));
+    Some(format!("Authorization: Basic {token}"))
+}
+
 fn write_key(url: &RepoUrl, key: &str) -> Result<tempfile::NamedTempFile, SourceError> {
     let mut file = tempfile::Builder::new()
         .prefix("ferrocd-ssh-key-")
@@ -329,11 +356,14 @@ pub(crate) fn ssh_command(
     key: Option<&Path>,
     policy: &HostKeyPolicy,
     default_known_hosts: &Path,
+    connect_timeout_secs: u64,
 ) -> String {
     let mut cmd = vec![
         "ssh".to_string(),
         "-o".to_string(),
         "BatchMode=yes".to_string(),
+        "-o".to_string(),
+        format!("ConnectTimeout={connect_timeout_secs}"),
     ];
     if let Some(key) = key {
         cmd.extend([
@@ -402,14 +432,20 @@ mod tests {
             Some(Path::new("/tmp/key file")),
             &HostKeyPolicy::KnownHosts(PathBuf::from("/etc/ferrocd/known_hosts")),
             Path::new("/unused"),
+            30,
         );
         assert_eq!(
             cmd,
-            "ssh -o BatchMode=yes -i '/tmp/key file' -o IdentitiesOnly=yes -o StrictHostKeyChecking=yes -o UserKnownHostsFile=/etc/ferrocd/known_hosts"
+            "ssh -o BatchMode=yes -o ConnectTimeout=30 -i '/tmp/key file' -o IdentitiesOnly=yes -o StrictHostKeyChecking=yes -o UserKnownHostsFile=/etc/ferrocd/known_hosts"
         );
-        let insecure = ssh_command(None, &HostKeyPolicy::Insecure, Path::new("/x"));
+        let insecure = ssh_command(None, &HostKeyPolicy::Insecure, Path::new("/x"), 5);
         assert!(insecure.ends_with("StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null"));
-        let accept = ssh_command(None, &HostKeyPolicy::AcceptNew, Path::new("/c/known_hosts"));
+        let accept = ssh_command(
+            None,
+            &HostKeyPolicy::AcceptNew,
+            Path::new("/c/known_hosts"),
+            5,
+        );
         assert!(accept.contains("StrictHostKeyChecking=accept-new"));
         assert!(accept.contains("UserKnownHostsFile=/c/known_hosts"));
     }

@@ -380,4 +380,33 @@ mod tests {
         let u = RepoUrl::parse("https://bot:p%40ss@host/x").unwrap();
         assert_eq!(u.password.as_deref(), Some("p@ss"));
     }
+
+    proptest::proptest! {
+        #[test]
+        fn parse_and_redact_never_panic(s in "\\PC{0,60}") {
+            let _ = RepoUrl::parse(&s);
+            let _ = redact(&s);
+            let _ = redact_all(&s);
+            let _ = canonical_prefix(&s);
+        }
+
+        #[test]
+        fn passwords_never_survive_redaction(
+            scheme in "(https|http|ssh|git)",
+            user in "[a-z][a-z0-9-]{0,8}",
+            password in "[A-Za-z0-9]{6,16}",
+            host in "[a-z]{1,10}\\.example\\.com",
+            path in "(/[a-z0-9._-]{1,10}){0,3}",
+        ) {
+            let url = format!("{scheme}://{user}:{password}@{host}{path}");
+            let parsed = RepoUrl::parse(&url).unwrap();
+            proptest::prop_assert!(!parsed.display.contains(&password));
+            proptest::prop_assert!(!parsed.fetch.contains(&password));
+            proptest::prop_assert!(!parsed.normalized.contains(&password));
+            proptest::prop_assert!(!redact(&url).contains(&password));
+            let text = format!("error talking to {url}: refused");
+            proptest::prop_assert!(!redact_all(&text).contains(&password));
+            proptest::prop_assert_eq!(parsed.password.as_deref(), Some(password.as_str()));
+        }
+    }
 }

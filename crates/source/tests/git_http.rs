@@ -243,3 +243,65 @@ fn concurrent_requests_share_one_fetch() {
     assert_eq!(cache.fetch_count(), 1);
     assert_eq!(server.request_count(), per_fetch, "{:?}", server.requests());
 }
+
+#[test]
+fn force_basic_auth_skips_the_challenge() {
+    let fx = Fixture::new();
+    let server = GitHttpServer::start(fx.dir.path(), Some((USER, PASSWORD)));
+    let url = server.url("ml-platform.git");
+    let mut credential = Credential::basic(USER, PASSWORD);
+    credential.force_http_basic_auth = true;
+    let mut store = CredentialStore::new();
+    store.add_repository(&url, credential);
+    let cache = RepoCache::new(cache_dir().path(), store);
+    assert_eq!(
+        cache.resolve(&url, "main").unwrap().commit,
+        fx.commit("main")
+    );
+    let requests = server.requests();
+    assert!(requests.iter().all(|r| r.status == 200), "{requests:?}");
+}
+
+#[test]
+fn server_decodes_chunked_bodies_and_challenges_without_auth() {
+    use std::io::{Read as _, Write as _};
+    let fx = Fixture::new();
+    let server = GitHttpServer::start(fx.dir.path(), Some((USER, PASSWORD)));
+
+    let mut plain = std::net::TcpStream::connect(server.addr()).unwrap();
+    write!(
+        plain,
+        "GET /ml-platform.git/info/refs?service=git-upload-pack HTTP/1.1\r\nHost: x\r\n\r\n"
+    )
+    .unwrap();
+    let mut reply = String::new();
+    plain.read_to_string(&mut reply).unwrap();
+    assert!(reply.starts_with("HTTP/1.1 401"), "{reply}");
+    assert!(reply.contains("WWW-Authenticate: Basic"), "{reply}");
+
+    use base64::Engine as _;
+    let auth = base64::engine::general_purpose::STANDARD.encode(format!("{USER}:{PASSWORD}"));
+    // Protocol v2 `ls-refs`, sent in two chunks.
+    let body = "0014command=ls-refs\n0000";
+    let (a, b) = body.split_at(9);
+    let mut chunked = std::net::TcpStream::connect(server.addr()).unwrap();
+    write!(
+        chunked,
+        "POST /ml-platform.git/git-upload-pack HTTP/1.1\r\nHost: x\r\nAuthorization: Basic {auth}\r\n\
+         Content-Type: application/x-git-upload-pack-request\r\nGit-Protocol: version=2\r\n\
+         Transfer-Encoding: chunked\r\n\r\n{:x}\r\n{a}\r\n{:x}\r\n{b}\r\n0\r\n\r\n",
+        a.len(),
+        b.len()
+    )
+    .unwrap();
+    let mut reply = Vec::new();
+    chunked.read_to_end(&mut reply).unwrap();
+    let reply = String::from_utf8_lossy(&reply);
+    assert!(reply.starts_with("HTTP/1.1 200"), "{reply}");
+    assert!(reply.contains("refs/heads/main"), "{reply}");
+    assert!(reply.contains("refs/tags/v1.2.9"), "{reply}");
+    let recorded = server.requests();
+    assert_eq!(recorded.len(), 2);
+    assert_eq!(recorded[1].method, "POST");
+    assert_eq!(recorded[1].path, "/ml-platform.git/git-upload-pack");
+}

@@ -1,0 +1,240 @@
+//! `jqPathExpressions`: a real jq implementation (jaq) finds the paths an expression
+//! selects, which are then removed from the object.
+//!
+//! Each evaluation runs on its own thread with a time limit. The worker checks the
+//! deadline between outputs and stops after [`MAX_PATHS`] paths, so expressions that
+//! produce outputs forever end on time; an expression that loops without producing any
+//! output cannot be interrupted and is abandoned on its thread (the diff still returns
+//! an error at the deadline).
+
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use jaq_core::load::{Arena, File, Loader};
+use jaq_core::{Compiler, Ctx, Vars, data, unwrap_valr};
+use jaq_json::Val;
+use serde_json::Value;
+
+use crate::DiffError;
+
+/// At most this many paths are taken from one expression.
+const MAX_PATHS: usize = 100_000;
+
+/// One step of a path produced by jq.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Step {
+    /// A map key.
+    Key(String),
+    /// A list index (negative counts from the end).
+    Index(i64),
+}
+
+/// The paths `expression` selects in `value`.
+pub(crate) fn paths(
+    expression: &str,
+    value: &Value,
+    timeout: Duration,
+) -> Result<Vec<Vec<Step>>, DiffError> {
+    let (tx, rx) = mpsc::channel();
+    let program = format!("path({expression})");
+    let input = serde_json::to_vec(value).map_err(|e| DiffError::Jq {
+        expression: expression.to_string(),
+        message: e.to_string(),
+    })?;
+    let deadline = Instant::now() + timeout;
+    let spawned = std::thread::Builder::new()
+        .name("ferrocd-jq".to_string())
+        .spawn(move || {
+            let _ = tx.send(evaluate(&program, &input, deadline));
+        });
+    if let Err(e) = spawned {
+        return Err(DiffError::Jq {
+            expression: expression.to_string(),
+            message: format!("starting evaluation thread: {e}"),
+        });
+    }
+    match rx.recv_timeout(timeout + Duration::from_millis(20)) {
+        Ok(Ok(paths)) => Ok(paths),
+        Ok(Err(Failure::Timeout)) | Err(mpsc::RecvTimeoutError::Timeout) => {
+            Err(DiffError::JqTimeout {
+                expression: expression.to_string(),
+                timeout,
+            })
+        }
+        Ok(Err(Failure::Message(message))) => Err(DiffError::Jq {
+            expression: expression.to_string(),
+            message,
+        }),
+        Err(mpsc::RecvTimeoutError::Disconnected) => Err(DiffError::Jq {
+            expression: expression.to_string(),
+            message: "evaluation thread ended without a result".to_string(),
+        }),
+    }
+}
+
+/// Checks that an expression compiles (for validating settings early).
+pub(crate) fn check(expression: &str) -> Result<(), DiffError> {
+    paths(expression, &Value::Null, Duration::from_secs(1))
+        .map(|_| ())
+        .or_else(|e| match e {
+            // Runtime errors on `null` input are fine; only compile errors matter here.
+            DiffError::Jq { ref message, .. } if !message.starts_with("compiling") => Ok(()),
+            DiffError::JqTimeout { .. } => Ok(()),
+            other => Err(other),
+        })
+}
+
+enum Failure {
+    Timeout,
+    Message(String),
+}
+
+fn evaluate(program: &str, input: &[u8], deadline: Instant) -> Result<Vec<Vec<Step>>, Failure> {
+    let input = jaq_json::read::parse_single(input)
+        .map_err(|e| Failure::Message(format!("reading input: {e}")))?;
+    let defs = jaq_core::defs()
+        .chain(jaq_std::defs())
+        .chain(jaq_json::defs());
+    let funs = jaq_core::funs()
+        .chain(jaq_std::funs())
+        .chain(jaq_json::funs());
+    let loader = Loader::new(defs);
+    let arena = Arena::default();
+    let file = File {
+        code: program,
+        path: (),
+    };
+    let modules = loader
+        .load(&arena, file)
+        .map_err(|errs| Failure::Message(format!("compiling: {}", describe_load(&errs))))?;
+    let filter = Compiler::default()
+        .with_funs(funs)
+        .compile(modules)
+        .map_err(|errs| {
+            let names: Vec<String> = errs
+                .iter()
+                .flat_map(|(_, list)| list.iter().map(|(name, _)| format!("undefined {name}")))
+                .collect();
+            Failure::Message(format!("compiling: {}", names.join(", ")))
+        })?;
+    let ctx = Ctx::<data::JustLut<Val>>::new(&filter.lut, Vars::new([]));
+    let mut out = Vec::new();
+    for result in filter.id.run((ctx, input)).map(unwrap_valr) {
+        if Instant::now() > deadline {
+            return Err(Failure::Timeout);
+        }
+        let path = result.map_err(|e| Failure::Message(e.to_string()))?;
+        out.push(to_steps(&path)?);
+        if out.len() >= MAX_PATHS {
+            break;
+        }
+    }
+    Ok(out)
+}
+
+fn describe_load<P>(errs: &jaq_core::load::Errors<&str, P>) -> String {
+    let parts: Vec<String> = errs
+        .iter()
+        .map(|(_, e)| match e {
+            jaq_core::load::Error::Io(items) => format!("{} i/o error(s)", items.len()),
+            jaq_core::load::Error::Lex(items) => items
+                .iter()
+                .map(|(expect, at)| format!("expected {} at {:?}", expect.as_str(), truncate(at)))
+                .collect::<Vec<_>>()
+                .join("; "),
+            jaq_core::load::Error::Parse(items) => items
+                .iter()
+                .map(|(expect, at)| format!("expected {} at {:?}", expect.as_str(), truncate(at)))
+                .collect::<Vec<_>>()
+                .join("; "),
+        })
+        .collect();
+    parts.join("; ")
+}
+
+fn truncate(s: &str) -> String {
+    s.chars().take(20).collect()
+}
+
+fn to_steps(path: &Val) -> Result<Vec<Step>, Failure> {
+    let text = path.to_string();
+    let parsed: Value = serde_json::from_str(&text)
+        .map_err(|e| Failure::Message(format!("reading path {text}: {e}")))?;
+    let Value::Array(items) = parsed else {
+        return Err(Failure::Message(format!("path {text} is not a list")));
+    };
+    items
+        .into_iter()
+        .map(|item| match item {
+            Value::String(s) => Ok(Step::Key(s)),
+            Value::Number(n) => n
+                .as_i64()
+                .or_else(|| n.as_f64().map(|f| f as i64))
+                .map(Step::Index)
+                .ok_or_else(|| Failure::Message(format!("path step {n} is not an index"))),
+            other => Err(Failure::Message(format!(
+                "path step {other} is not a key or an index"
+            ))),
+        })
+        .collect()
+}
+
+/// Removes the value at `path` from `value` (no-op when absent).
+pub(crate) fn remove(value: &mut Value, path: &[Step]) {
+    let Some((last, parents)) = path.split_last() else {
+        *value = Value::Null;
+        return;
+    };
+    let mut current = value;
+    for step in parents {
+        let next = match (step, current) {
+            (Step::Key(k), Value::Object(m)) => m.get_mut(k),
+            (Step::Index(i), Value::Array(a)) => index(a.len(), *i).and_then(|i| a.get_mut(i)),
+            _ => None,
+        };
+        match next {
+            Some(n) => current = n,
+            None => return,
+        }
+    }
+    match (last, current) {
+        (Step::Key(k), Value::Object(m)) => {
+            m.remove(k);
+        }
+        (Step::Index(i), Value::Array(a)) => {
+            if let Some(i) = index(a.len(), *i) {
+                a.remove(i);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn index(len: usize, i: i64) -> Option<usize> {
+    let i = if i < 0 { len as i64 + i } else { i };
+    (0..len as i64).contains(&i).then_some(i as usize)
+}
+
+/// Removes every path, deepest and last list positions first so indexes stay valid.
+pub(crate) fn remove_all(value: &mut Value, mut paths: Vec<Vec<Step>>) {
+    paths.sort_by(|a, b| compare_paths(b, a));
+    paths.dedup();
+    for p in &paths {
+        remove(value, p);
+    }
+}
+
+fn compare_paths(a: &[Step], b: &[Step]) -> std::cmp::Ordering {
+    for (x, y) in a.iter().zip(b) {
+        let ord = match (x, y) {
+            (Step::Index(i), Step::Index(j)) => i.cmp(j),
+            (Step::Key(i), Step::Key(j)) => i.cmp(j),
+            (Step::Key(_), Step::Index(_)) => std::cmp::Ordering::Less,
+            (Step::Index(_), Step::Key(_)) => std::cmp::Ordering::Greater,
+        };
+        if ord != std::cmp::Ordering::Equal {
+            return ord;
+        }
+    }
+    a.len().cmp(&b.len())
+}

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use ferrocd_schema::strategic_merge::{MergeOptions, UnknownLists, merge_with};
+use ferrocd_schema::strategic_merge::{MergeOptions, merge_with};
 use serde_json::Value;
 
 use crate::error::KustomizeError;
@@ -45,9 +45,7 @@ fn describe(res: &Resource) -> String {
 }
 
 fn smp_options() -> MergeOptions {
-    MergeOptions {
-        unknown_lists: UnknownLists::InferKeys,
-    }
+    MergeOptions::kustomize()
 }
 
 /// Applies a strategic merge patch to one resource. Returns `false` when the patch deletes

@@ -74,11 +74,40 @@ pub enum UnknownLists {
     InferKeys,
 }
 
+/// Where merged list elements go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ListOrder {
+    /// Original elements keep their places; new patch elements are appended (the API
+    /// server's behaviour).
+    #[default]
+    OriginalFirst,
+    /// Patch elements come first in patch order (merged with their originals), then the
+    /// original elements the patch does not mention (Kustomize's behaviour).
+    PatchFirst,
+}
+
 /// Options of [`merge_with`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct MergeOptions {
     /// How lists of unknown kinds merge.
     pub unknown_lists: UnknownLists,
+    /// Where merged list elements go.
+    pub list_order: ListOrder,
+    /// Treat `$retainKeys`, `$setElementOrder/…` and `$deleteFromPrimitiveList/…` as
+    /// ordinary fields, as Kustomize does (only `$patch` is a directive then).
+    pub literal_directives: bool,
+}
+
+impl MergeOptions {
+    /// The semantics of `kustomize build` (kyaml): patch elements first, lists of unknown
+    /// kinds replaced, only `$patch` interpreted.
+    pub fn kustomize() -> Self {
+        Self {
+            unknown_lists: UnknownLists::Replace,
+            list_order: ListOrder::PatchFirst,
+            literal_directives: true,
+        }
+    }
 }
 
 /// Keys Kustomize tries, in order, to merge lists it has no schema for.
@@ -233,7 +262,7 @@ impl Merger<'_> {
             Some(Value::String(d)) if d == "replace" => {
                 let mut out = Map::new();
                 for (k, v) in patch {
-                    if k == PATCH || is_directive_key(k) {
+                    if k == PATCH || (!self.options.literal_directives && is_directive_key(k)) {
                         continue;
                     }
                     path.push(k.clone());
@@ -257,7 +286,8 @@ impl Merger<'_> {
         }
 
         let mut result = original.clone();
-        if let Some(retain) = patch.get(RETAIN_KEYS) {
+        let literal = self.options.literal_directives;
+        if let Some(retain) = patch.get(RETAIN_KEYS).filter(|_| !literal) {
             let Value::Array(keys) = retain else {
                 return Err(MergeError::DirectiveNotList {
                     path: dotted(path),
@@ -268,7 +298,7 @@ impl Merger<'_> {
         }
 
         let mut orders: Vec<(&str, &Vec<Value>)> = Vec::new();
-        for (k, v) in patch {
+        for (k, v) in patch.iter().filter(|_| !literal) {
             if let Some(field) = k.strip_prefix(DELETE_FROM) {
                 let Value::Array(values) = v else {
                     return Err(MergeError::DirectiveNotList {
@@ -291,7 +321,7 @@ impl Merger<'_> {
         }
 
         for (k, v) in patch {
-            if k == PATCH || is_directive_key(k) {
+            if k == PATCH || (!literal && is_directive_key(k)) {
                 continue;
             }
             path.push(k.clone());
@@ -341,6 +371,9 @@ impl Merger<'_> {
                 }
             }
             return Ok(out);
+        }
+        if self.options.list_order == ListOrder::PatchFirst {
+            return self.merge_list_patch_first(original, patch, strategy, path);
         }
         let mut result = original.to_vec();
         match strategy {
@@ -399,6 +432,78 @@ impl Merger<'_> {
                 }
             }
         }
+        Ok(result)
+    }
+}
+
+impl Merger<'_> {
+    /// Kustomize's list merge: patch elements first, then untouched originals.
+    fn merge_list_patch_first(
+        &self,
+        original: &[Value],
+        patch: &[Value],
+        strategy: ListStrategy,
+        path: &mut Vec<String>,
+    ) -> Result<Vec<Value>, MergeError> {
+        let mut used = vec![false; original.len()];
+        let mut result = Vec::with_capacity(original.len() + patch.len());
+        match strategy {
+            ListStrategy::Atomic => {}
+            ListStrategy::MergePrimitives => {
+                for item in patch {
+                    if result.contains(item) {
+                        continue;
+                    }
+                    if let Some(i) = original.iter().position(|o| o == item) {
+                        used[i] = true;
+                    }
+                    result.push(item.clone());
+                }
+            }
+            ListStrategy::MergeByKey(key) => {
+                for item in patch {
+                    let Value::Object(p) = item else {
+                        if !result.contains(item) {
+                            result.push(item.clone());
+                        }
+                        continue;
+                    };
+                    let directive = p.get(PATCH).and_then(Value::as_str);
+                    let Some(key_value) = p.get(key) else {
+                        if directive == Some("merge") && p.len() == 1 {
+                            continue;
+                        }
+                        return Err(MergeError::MissingMergeKey {
+                            path: dotted(path),
+                            key,
+                        });
+                    };
+                    let found = original.iter().enumerate().position(|(i, o)| {
+                        !used[i] && o.as_object().and_then(|m| m.get(key)) == Some(key_value)
+                    });
+                    if let Some(i) = found {
+                        used[i] = true;
+                    }
+                    if directive == Some("delete") {
+                        continue;
+                    }
+                    let empty = Map::new();
+                    let o = found
+                        .and_then(|i| original[i].as_object())
+                        .unwrap_or(&empty);
+                    if let Some(m) = self.merge_map(o, p, path)? {
+                        result.push(Value::Object(m));
+                    }
+                }
+            }
+        }
+        result.extend(
+            original
+                .iter()
+                .zip(&used)
+                .filter(|(_, u)| !**u)
+                .map(|(o, _)| o.clone()),
+        );
         Ok(result)
     }
 }

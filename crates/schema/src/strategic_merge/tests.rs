@@ -198,6 +198,7 @@ fn unknown_kinds_replace_lists_by_default() {
     );
     let infer = MergeOptions {
         unknown_lists: UnknownLists::InferKeys,
+        ..MergeOptions::default()
     };
     assert_eq!(
         merge_with(
@@ -299,7 +300,9 @@ proptest! {
     fn merge_never_panics(original in arb_json(), patch in arb_json(), infer in any::<bool>()) {
         let options = MergeOptions {
             unknown_lists: if infer { UnknownLists::InferKeys } else { UnknownLists::Replace },
+            ..MergeOptions::default()
         };
+        let _ = merge_with(&original, &patch, "apps", "Deployment", &MergeOptions::kustomize());
         for (group, kind) in [("apps", "Deployment"), ("", "Pod"), ("x.io", "Thing")] {
             let _ = merge_with(&original, &patch, group, kind, &options);
         }
@@ -328,4 +331,60 @@ proptest! {
             }
         }
     }
+}
+
+#[test]
+fn kustomize_flavour_puts_patch_elements_first() {
+    let original = deploy(
+        json!([{"name": "server", "env": [{"name": "A", "value": "1"}, {"name": "B", "value": "2"}]}]),
+    );
+    let patch = deploy(json!([
+        {"name": "proxy", "image": "oauth2-proxy:7"},
+        {"name": "server", "env": [{"name": "B", "value": "9"}, {"name": "C", "value": "3"}]}
+    ]));
+    let got = merge_with(
+        &original,
+        &patch,
+        "apps",
+        "Deployment",
+        &MergeOptions::kustomize(),
+    )
+    .unwrap();
+    assert_eq!(
+        containers(&got),
+        &json!([
+            {"name": "proxy", "image": "oauth2-proxy:7"},
+            {"name": "server", "env": [{"name": "B", "value": "9"}, {"name": "C", "value": "3"}, {"name": "A", "value": "1"}]}
+        ])
+    );
+}
+
+#[test]
+fn kustomize_flavour_keeps_other_directives_literally() {
+    let original =
+        json!({"spec": {"strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1}}}});
+    let patch = json!({"spec": {"strategy": {"$retainKeys": ["type"], "type": "Recreate"}}});
+    let got = merge_with(
+        &original,
+        &patch,
+        "apps",
+        "Deployment",
+        &MergeOptions::kustomize(),
+    )
+    .unwrap();
+    assert_eq!(
+        got,
+        json!({"spec": {"strategy": {"type": "Recreate", "rollingUpdate": {"maxSurge": 1}, "$retainKeys": ["type"]}}})
+    );
+    let original = json!({"metadata": {"finalizers": ["a", "b"]}});
+    let patch = json!({"metadata": {"finalizers": ["c", "b"]}});
+    let got = merge_with(
+        &original,
+        &patch,
+        "",
+        "ConfigMap",
+        &MergeOptions::kustomize(),
+    )
+    .unwrap();
+    assert_eq!(got, json!({"metadata": {"finalizers": ["c", "b", "a"]}}));
 }

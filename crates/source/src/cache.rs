@@ -28,7 +28,7 @@ use sha2::{Digest as _, Sha256};
 use crate::constraint::{Constraint, is_constraint, parse_version};
 use crate::credentials::CredentialStore;
 use crate::error::{SourceError, scrub};
-use crate::fetch::{self, FetchSettings, HostKeyPolicy};
+use crate::fetch::{self, FetchScope, FetchSettings, HostKeyPolicy};
 use crate::snapshot;
 use crate::url::RepoUrl;
 
@@ -106,9 +106,18 @@ struct Slot {
 
 #[derive(Default)]
 struct SlotState {
-    in_flight: bool,
+    /// The fetch running now, if any.
+    in_flight: Option<InFlight>,
+    /// Bumped when a fetch finishes.
     generation: u64,
-    last: Option<(Instant, Result<(), SourceError>)>,
+    /// When the last mirror fetch started, and how it ended.
+    last_mirror: Option<(Instant, Result<(), SourceError>)>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum InFlight {
+    Mirror,
+    Extra,
 }
 
 impl std::fmt::Debug for RepoCache {
@@ -195,7 +204,28 @@ impl RepoCache {
             if is_commit(&repo, oid) {
                 return Ok(commit_resolved(oid));
             }
+            // Not reachable from any branch or tag: ask for the commit itself (servers
+            // speaking protocol v2, or allowing reachable ids in wants, can send it).
+            let sha = oid.to_string();
+            let pin = format!("+{sha}:refs/ferrocd/commits/{sha}");
+            match self.fetch_extra(&repo_url, &mirror, vec![pin]) {
+                Err(e @ SourceError::AuthenticationFailed { .. }) => return Err(e),
+                Err(e) => {
+                    tracing::debug!(url = %repo_url.display, commit = %sha, error = %e, "fetching a commit by id failed");
+                }
+                Ok(()) => {}
+            }
+            let repo = self.open(&repo_url, &mirror)?;
+            if is_commit(&repo, oid) {
+                return Ok(commit_resolved(oid));
+            }
             return Err(not_found(&repo_url, rev));
+        }
+        if rev.starts_with("refs/")
+            && !rev.starts_with("refs/heads/")
+            && !rev.starts_with("refs/tags/")
+        {
+            return self.resolve_other_ref(&repo_url, &mirror, rev);
         }
         // A name: tags and commits already present are stable, branches move.
         if mirror.join("HEAD").is_file() {
@@ -219,6 +249,34 @@ impl RepoCache {
         self.fetch_shared(&repo_url, &mirror, arrived)?;
         let repo = self.open(&repo_url, &mirror)?;
         resolve_name(&repo, &repo_url, rev)
+    }
+
+    /// A ref outside branches and tags (`refs/pull/12/head`, `refs/changes/...`): fetched
+    /// on its own every time, as such refs move and are not mirrored.
+    fn resolve_other_ref(
+        &self,
+        url: &RepoUrl,
+        mirror: &Path,
+        rev: &str,
+    ) -> Result<Resolved, SourceError> {
+        if gix::refs::FullName::try_from(rev).is_err() {
+            return Err(not_found(url, rev));
+        }
+        // Forget the previous answer: if the remote dropped the ref, nothing will match.
+        if mirror.join("HEAD").is_file() {
+            let repo = self.open(url, mirror)?;
+            delete_ref(&repo, url, rev)?;
+        }
+        self.fetch_extra(url, mirror, vec![format!("+{rev}:{rev}")])?;
+        let repo = self.open(url, mirror)?;
+        match peel_ref(&repo, url, rev)? {
+            Some(oid) => Ok(Resolved {
+                commit: oid.to_string(),
+                kind: RevisionKind::Reference,
+                reference: Some(rev.to_string()),
+            }),
+            None => Err(not_found(url, rev)),
+        }
     }
 
     /// Materializes the tree of `commit` (a full commit id) as an immutable directory, one
@@ -357,8 +415,8 @@ impl RepoCache {
         slots.entry(url.normalized.clone()).or_default().clone()
     }
 
-    /// Fetches `url` unless a fetch that started after `arrived` (or is in flight now)
-    /// already answers for this request, in which case its outcome is shared.
+    /// Fetches every branch and tag of `url` unless a mirror fetch that is in flight now,
+    /// or that started after `arrived`, answers for this request; its outcome is shared.
     fn fetch_shared(
         &self,
         url: &RepoUrl,
@@ -367,31 +425,72 @@ impl RepoCache {
     ) -> Result<(), SourceError> {
         let slot = self.slot(url);
         let mut state = slot.state.lock();
-        if state.in_flight {
-            let generation = state.generation;
-            while state.generation == generation {
-                slot.done.wait(&mut state);
-            }
-            if let Some((_, result)) = &state.last {
-                return result.clone();
+        loop {
+            match state.in_flight {
+                Some(InFlight::Mirror) => {
+                    let generation = state.generation;
+                    while state.generation == generation {
+                        slot.done.wait(&mut state);
+                    }
+                    if let Some((_, result)) = &state.last_mirror {
+                        return result.clone();
+                    }
+                }
+                Some(InFlight::Extra) => {
+                    let generation = state.generation;
+                    while state.generation == generation {
+                        slot.done.wait(&mut state);
+                    }
+                }
+                None => break,
             }
         }
-        if let Some((started, result)) = &state.last
+        if let Some((started, result)) = &state.last_mirror
             && *started >= arrived
         {
             return result.clone();
         }
-        state.in_flight = true;
+        state.in_flight = Some(InFlight::Mirror);
         drop(state);
+        self.run_fetch(url, mirror, &slot, &FetchScope::Mirror)
+    }
 
-        let started = Instant::now();
-        let finish = FinishGuard {
-            slot: &slot,
-            started,
+    /// Fetches only `refspecs` (never shared, but serialized with the mirror's other fetches).
+    fn fetch_extra(
+        &self,
+        url: &RepoUrl,
+        mirror: &Path,
+        refspecs: Vec<String>,
+    ) -> Result<(), SourceError> {
+        let slot = self.slot(url);
+        let mut state = slot.state.lock();
+        while state.in_flight.is_some() {
+            let generation = state.generation;
+            while state.generation == generation {
+                slot.done.wait(&mut state);
+            }
+        }
+        state.in_flight = Some(InFlight::Extra);
+        drop(state);
+        self.run_fetch(url, mirror, &slot, &FetchScope::Extra(refspecs))
+    }
+
+    /// Runs one fetch whose slot is already marked in flight, and publishes its outcome.
+    fn run_fetch(
+        &self,
+        url: &RepoUrl,
+        mirror: &Path,
+        slot: &Slot,
+        scope: &FetchScope,
+    ) -> Result<(), SourceError> {
+        let mut finish = FinishGuard {
+            slot,
+            started: Instant::now(),
+            mirror: *scope == FetchScope::Mirror,
             result: None,
         };
         self.fetches.fetch_add(1, Ordering::Relaxed);
-        tracing::debug!(url = %url.display, "fetching");
+        tracing::debug!(url = %url.display, ?scope, "fetching");
         let result = fetch::init_mirror(url, mirror).and_then(|()| {
             let known_hosts = self.root.join("known_hosts");
             let settings = FetchSettings {
@@ -401,14 +500,12 @@ impl RepoCache {
                 connect_timeout_ms: u64::try_from(self.options.connect_timeout.as_millis())
                     .unwrap_or(u64::MAX),
             };
-            fetch::fetch(url, mirror, &settings)
+            fetch::fetch(url, mirror, &settings, scope)
         });
         if let Err(e) = &result {
             tracing::debug!(url = %url.display, error = %e, "fetch failed");
         }
-        let mut finish = finish;
         finish.result = Some(result.clone());
-        drop(finish);
         result
     }
 }
@@ -417,13 +514,14 @@ impl RepoCache {
 struct FinishGuard<'a> {
     slot: &'a Slot,
     started: Instant,
+    mirror: bool,
     result: Option<Result<(), SourceError>>,
 }
 
 impl Drop for FinishGuard<'_> {
     fn drop(&mut self) {
         let mut state = self.slot.state.lock();
-        state.in_flight = false;
+        state.in_flight = None;
         state.generation = state.generation.wrapping_add(1);
         let result = self.result.take().unwrap_or_else(|| {
             Err(SourceError::Git {
@@ -432,7 +530,9 @@ impl Drop for FinishGuard<'_> {
                 cause: "fetch aborted".to_string(),
             })
         });
-        state.last = Some((self.started, result));
+        if self.mirror {
+            state.last_mirror = Some((self.started, result));
+        }
         self.slot.done.notify_all();
     }
 }
@@ -494,6 +594,31 @@ fn is_commit(repo: &gix::Repository, oid: ObjectId) -> bool {
         repo.try_find_header(oid),
         Ok(Some(h)) if h.kind() == gix::objs::Kind::Commit
     )
+}
+
+fn delete_ref(repo: &gix::Repository, url: &RepoUrl, name: &str) -> Result<(), SourceError> {
+    use gix::refs::transaction::{Change, PreviousValue, RefEdit, RefLog};
+    let Ok(full) = gix::refs::FullName::try_from(name) else {
+        return Ok(());
+    };
+    if !has_ref(repo, name) {
+        return Ok(());
+    }
+    let edit = RefEdit {
+        change: Change::Delete {
+            expected: PreviousValue::Any,
+            log: RefLog::AndReference,
+        },
+        name: full,
+        deref: false,
+    };
+    repo.edit_references_as([edit], None)
+        .map(|_| ())
+        .map_err(|e| SourceError::Git {
+            url: url.display.clone(),
+            action: "deleting ref",
+            cause: scrub(&e.to_string(), &[]),
+        })
 }
 
 fn has_ref(repo: &gix::Repository, name: &str) -> bool {

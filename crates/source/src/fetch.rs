@@ -34,6 +34,16 @@ pub enum HostKeyPolicy {
     Insecure,
 }
 
+/// What a fetch asks for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum FetchScope {
+    /// Every branch and tag plus HEAD; refs the remote dropped are deleted.
+    Mirror,
+    /// Only these refspecs (a ref outside branches and tags, or a commit id); nothing
+    /// is pruned.
+    Extra(Vec<String>),
+}
+
 /// Settings that shape every fetch.
 pub(crate) struct FetchSettings<'a> {
     pub credential: Option<&'a Credential>,
@@ -98,6 +108,7 @@ pub(crate) fn fetch(
     url: &RepoUrl,
     path: &Path,
     settings: &FetchSettings<'_>,
+    scope: &FetchScope,
 ) -> Result<(), SourceError> {
     let credential = settings.credential;
     let forced_basic = credential.and_then(|c| forced_basic_header(c, url));
@@ -184,7 +195,15 @@ pub(crate) fn fetch(
         .map_err(classify)?
         .with_fetch_tags(gix::remote::fetch::Tags::None)
         .with_refspecs(
-            ["+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*"],
+            match scope {
+                FetchScope::Mirror => vec![
+                    "+refs/heads/*:refs/heads/*".to_string(),
+                    "+refs/tags/*:refs/tags/*".to_string(),
+                ],
+                FetchScope::Extra(specs) => specs.clone(),
+            }
+            .iter()
+            .map(|spec| gix::bstr::BString::from(spec.as_str())),
             Direction::Fetch,
         )
         .map_err(classify)?;
@@ -217,18 +236,28 @@ pub(crate) fn fetch(
         .map_err(|e| unreachable(&e))?
         .to_owned();
     let options = gix::remote::ref_map::Options {
-        extra_refspecs: vec![head_spec],
+        extra_refspecs: match scope {
+            FetchScope::Mirror => vec![head_spec],
+            FetchScope::Extra(_) => Vec::new(),
+        },
         ..Default::default()
     };
     let prepare = connection
         .prepare_fetch(gix::progress::Discard, options)
         .map_err(classify)?;
     let remote_refs = prepare.ref_map().remote_refs.clone();
-    let interrupt = AtomicBool::new(false);
-    prepare
-        .receive(gix::progress::Discard, &interrupt)
-        .map_err(classify)?;
-    sync_refs(url, &repo, &remote_refs)
+    // Nothing on the remote matches (an empty repository, a ref that is gone): there is
+    // nothing to receive, which is not an error here; resolution reports what is missing.
+    if !prepare.ref_map().is_missing_required_mapping() {
+        let interrupt = AtomicBool::new(false);
+        prepare
+            .receive(gix::progress::Discard, &interrupt)
+            .map_err(classify)?;
+    }
+    match scope {
+        FetchScope::Mirror => sync_refs(url, &repo, &remote_refs),
+        FetchScope::Extra(_) => Ok(()),
+    }
 }
 
 /// Deletes refs the remote no longer advertises and points HEAD at the remote's HEAD.

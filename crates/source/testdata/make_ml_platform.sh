@@ -7,6 +7,7 @@
 #
 # History (main):  c1 (v1.0.0) -- c2 (v1.2.3) -- c3 (v1.2.9, annotated) -- c4 (v2.0.0) -- c5 (v2.1.0-rc.1)
 # Branch dev:      forks at c4 with one extra commit.
+# refs/pull/7/head: one commit on top of main, on no branch or tag.
 set -euo pipefail
 
 git init -q -b main work
@@ -95,5 +96,13 @@ echo "# 2.1 preview" > apps/model-server/NOTES.md
 git add -A && git commit -q -m "2.1 preview notes"
 git tag v2.1.0-rc.1
 
+# A pull-request ref whose commit is on no branch or tag.
+git checkout -q --detach main
+echo "quantization: int8" > apps/model-server/quantization.yaml
+git add -A && git commit -q -m "pr: int8 quantized model"
+git update-ref refs/pull/7/head HEAD
+git checkout -q main
+
 cd ..
 git clone -q --bare work ml-platform.git
+git -C work push -q ../ml-platform.git refs/pull/7/head:refs/pull/7/head

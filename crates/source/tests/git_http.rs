@@ -305,3 +305,14 @@ fn server_decodes_chunked_bodies_and_challenges_without_auth() {
     assert_eq!(recorded[1].method, "POST");
     assert_eq!(recorded[1].path, "/ml-platform.git/git-upload-pack");
 }
+
+#[test]
+fn unadvertised_commit_over_http() {
+    let fx = Fixture::new();
+    let server = GitHttpServer::start(fx.dir.path(), Some((USER, PASSWORD)));
+    let url = server.url("ml-platform.git");
+    let cache = RepoCache::new(cache_dir().path(), store_for(&url, PASSWORD));
+    let pr = fx.commit("refs/pull/7/head");
+    assert_eq!(cache.resolve(&url, &pr).unwrap().commit, pr);
+    assert_eq!(cache.resolve(&url, "refs/pull/7/head").unwrap().commit, pr);
+}

@@ -291,3 +291,36 @@ fn read_file_reads_from_the_object_database() {
     );
     assert_eq!(cache.read_file(&url, &commit, "monitoring").unwrap(), None);
 }
+
+#[test]
+fn refs_outside_branches_and_unadvertised_commits_are_fetched_on_demand() {
+    let fx = Fixture::new();
+    let cache_root = cache_dir();
+    let cache = RepoCache::new(cache_root.path(), CredentialStore::new());
+    let url = format!("file://{}", fx.bare().display());
+    let pr = fx.commit("refs/pull/7/head");
+    assert_ne!(pr, fx.commit("main"));
+
+    let by_ref = cache.resolve(&url, "refs/pull/7/head").unwrap();
+    assert_eq!(by_ref.commit, pr);
+    assert_eq!(by_ref.kind, RevisionKind::Reference);
+
+    // A fresh cache: the commit is reachable from no mirrored ref, so it is asked for by id.
+    let fresh = RepoCache::new(cache_dir().path(), CredentialStore::new());
+    let by_id = fresh.resolve(&url, &pr).unwrap();
+    assert_eq!(by_id.commit, pr);
+    let checkout = fresh.checkout(&url, &pr).unwrap();
+    assert!(
+        checkout
+            .path
+            .join("apps/model-server/quantization.yaml")
+            .is_file()
+    );
+
+    // Dropping the ref on the remote makes it unresolvable again.
+    git(&fx.bare(), &["update-ref", "-d", "refs/pull/7/head"]);
+    let err = cache.resolve(&url, "refs/pull/7/head").unwrap_err();
+    assert!(matches!(err, SourceError::RevisionNotFound { .. }), "{err}");
+    let err = cache.resolve(&url, "refs/pull/bad..name").unwrap_err();
+    assert!(matches!(err, SourceError::RevisionNotFound { .. }), "{err}");
+}

@@ -314,6 +314,11 @@ async fn read_body(req: Request<Body>) -> Result<(HeaderMap, Value, String), Api
         .and_then(|v| v.to_str().ok())
         .unwrap_or("application/json")
         .to_string();
+    if ct.starts_with("application/vnd.kubernetes.protobuf") || ct.starts_with("application/cbor") {
+        return Err(ApiError::unsupported_media_type(format!(
+            "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml (got {ct})"
+        )));
+    }
     let bytes = axum::body::to_bytes(body, 64 * 1024 * 1024)
         .await
         .map_err(|e| ApiError::bad_request(format!("reading the request body: {e}")))?;

@@ -246,6 +246,10 @@ impl<'a> State<'a> {
     }
 
     fn walk(&mut self, dot: &Slot, list: &'a [Node]) -> R<Flow> {
+        grow(|| self.walk_list(dot, list))
+    }
+
+    fn walk_list(&mut self, dot: &Slot, list: &'a [Node]) -> R<Flow> {
         for node in list {
             match self.walk_node(dot, node)? {
                 Flow::Normal => {}
@@ -307,8 +311,8 @@ impl<'a> State<'a> {
                 Value::Nil => self.out.push_str("<no value>"),
                 Value::Func(_) => {
                     let msg = match self.at {
-                        At::Node(Node::Action { pipe, .. }) => {
-                            format!("can't print {} of type {}", pipe, v.type_name())
+                        At::Node(n @ Node::Action { .. }) => {
+                            format!("can't print {} of type {}", n, v.type_name())
                         }
                         _ => format!("can't print value of type {}", v.type_name()),
                     };
@@ -477,6 +481,10 @@ impl<'a> State<'a> {
     }
 
     fn eval_pipeline(&mut self, dot: &Slot, pipe: &'a Pipe) -> R<Slot> {
+        grow(|| self.eval_pipeline_inner(dot, pipe))
+    }
+
+    fn eval_pipeline_inner(&mut self, dot: &Slot, pipe: &'a Pipe) -> R<Slot> {
         self.at(At::Pipe(pipe));
         let mut value: Option<Slot> = None;
         for cmd in &pipe.cmds {
@@ -807,13 +815,32 @@ impl<'a> State<'a> {
         }
         let mut argv = Vec::with_capacity(nargs);
         for a in &args[1..] {
+            if name == "printf" && argv.is_empty() {
+                // printf's format is a Go string parameter: constants of other kinds are rejected as written.
+                match a {
+                    Arg::Number { .. } | Arg::Bool { .. } => {
+                        self.at(At::Arg(a));
+                        return Err(self.error(format!("expected string; found {a}")));
+                    }
+                    Arg::Nil { .. } => {
+                        self.at(At::Arg(a));
+                        return Err(self.error("cannot assign nil to string"));
+                    }
+                    _ => {}
+                }
+            }
             let v = self.eval_arg(dot, a)?;
-            if name == "printf"
-                && argv.is_empty()
-                && let Arg::Number { .. } | Arg::Bool { .. } | Arg::Nil { .. } | Arg::Dot { .. } = a
-                && !matches!(a, Arg::Dot { .. })
-            {
-                return Err(self.error(format!("expected string; found {a}")));
+            if name == "printf" && argv.is_empty() {
+                match v.value() {
+                    Value::String(_) => {}
+                    Value::Nil => return Err(self.error("invalid value; expected string")),
+                    other => {
+                        return Err(self.error(format!(
+                            "wrong type for value; expected string; got {}",
+                            other.type_name()
+                        )));
+                    }
+                }
             }
             argv.push(v.value());
         }
@@ -833,6 +860,12 @@ impl<'a> State<'a> {
             }
         }
     }
+}
+
+/// Runs `f`, first moving to a fresh stack segment when little stack is left,
+/// so that deep (but depth-limited) template recursion cannot overflow.
+pub(crate) fn grow<T>(f: impl FnOnce() -> T) -> T {
+    stacker::maybe_grow(256 * 1024, 4 * 1024 * 1024, f)
 }
 
 fn node_pos(n: &Node) -> usize {

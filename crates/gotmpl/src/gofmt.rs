@@ -626,10 +626,27 @@ fn fmt_float(out: &mut String, x: f64, verb: char, prec: Option<usize>, spec: &S
     } else {
         ""
     };
-    if x.is_infinite() || x.is_nan() {
-        let body = if x.is_nan() { "NaN" } else { "Inf" };
-        let sign = if x.is_nan() && sign == "-" { "" } else { sign };
-        pad_spaces(out, &format!("{sign}{body}"), spec);
+    if x.is_infinite() {
+        // Go keeps the sign of infinities even without '+'.
+        let sign = if x < 0.0 {
+            "-"
+        } else if spec.space && !spec.plus {
+            " "
+        } else {
+            "+"
+        };
+        pad_spaces(out, &format!("{sign}Inf"), spec);
+        return;
+    }
+    if x.is_nan() {
+        let sign = if spec.plus {
+            "+"
+        } else if spec.space {
+            " "
+        } else {
+            ""
+        };
+        pad_spaces(out, &format!("{sign}NaN"), spec);
         return;
     }
     let body = match verb {
@@ -813,6 +830,32 @@ mod tests {
         assert_eq!(f("%+.1f", &[Value::Float64(2.0)]), "+2.0");
         assert_eq!(f("%.2f", &[Value::Float64(0.125)]), "0.12");
         assert_eq!(f("%G", &[Value::Float64(1e-7)]), "1E-07");
+    }
+
+    #[test]
+    fn infinities_and_nan() {
+        assert_eq!(
+            f(
+                "%f %v %+v",
+                &[
+                    Value::Float64(f64::INFINITY),
+                    Value::Float64(f64::INFINITY),
+                    Value::Float64(f64::NEG_INFINITY)
+                ]
+            ),
+            "+Inf +Inf -Inf"
+        );
+        assert_eq!(
+            f(
+                "%v %+f %05v|",
+                &[
+                    Value::Float64(f64::NAN),
+                    Value::Float64(f64::NAN),
+                    Value::Float64(f64::NAN)
+                ]
+            ),
+            "NaN +NaN   NaN|"
+        );
     }
 
     #[test]

@@ -263,6 +263,10 @@ impl Parser<'_> {
 
     /// Parses nodes up to `{{end}}` or `{{else}}`, which is returned.
     fn item_list(&mut self) -> PResult<(Vec<Node>, Item)> {
+        crate::exec::grow(|| self.item_list_inner())
+    }
+
+    fn item_list_inner(&mut self) -> PResult<(Vec<Node>, Item)> {
         self.enter()?;
         let mut list = Vec::new();
         while self.peek_non_space().kind != Kind::Eof {
@@ -452,6 +456,10 @@ impl Parser<'_> {
     }
 
     fn pipeline(&mut self, context: &str, end: Kind) -> PResult<Pipe> {
+        crate::exec::grow(|| self.pipeline_inner(context, end))
+    }
+
+    fn pipeline_inner(&mut self, context: &str, end: Kind) -> PResult<Pipe> {
         self.enter()?;
         let start = self.peek_non_space();
         let mut pipe = Pipe {

@@ -119,6 +119,7 @@ pub struct HelmSource {
     pub values: Option<String>,
     /// Inline values as an object; takes precedence over `values`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "free_form_object")]
     pub values_object: Option<serde_json::Value>,
     /// `--set` style parameters.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -159,6 +160,11 @@ pub struct HelmSource {
     /// Fields ferrocd does not model, kept verbatim.
     #[serde(flatten)]
     pub extra: Extra,
+}
+
+/// Schema of a free-form mapping (any keys, any values).
+fn free_form_object(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({ "type": "object", "x-kubernetes-preserve-unknown-fields": true })
 }
 
 /// A Helm `--set` parameter.

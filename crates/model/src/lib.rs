@@ -9,6 +9,7 @@ pub mod application;
 pub mod application_source;
 pub mod application_status;
 pub mod cluster;
+pub mod crd;
 pub mod duration;
 mod error;
 mod health;
@@ -34,6 +35,7 @@ pub use application_status::{
     HealthInfo, ResourceStatus, RevisionHistory,
 };
 pub use cluster::{ClusterConfig, ClusterError, ClusterSecret, Sensitive};
+pub use crd::{crds, crds_yaml};
 pub use error::{FieldError, FieldErrors, ModelError};
 pub use health::HealthStatus;
 pub use key::ResourceKey;

@@ -82,6 +82,14 @@ pub enum ModelError {
         /// Every problem found.
         errors: FieldErrors,
     },
+    /// Writing a resource as YAML failed.
+    #[error("writing {name} as YAML: {message}")]
+    Emit {
+        /// Name of the resource.
+        name: String,
+        /// The emitter's message.
+        message: String,
+    },
 }
 
 impl ModelError {
@@ -89,7 +97,7 @@ impl ModelError {
     pub fn field_errors(&self) -> &[FieldError] {
         match self {
             ModelError::Invalid { errors, .. } => &errors.0,
-            ModelError::Yaml { .. } => &[],
+            ModelError::Yaml { .. } | ModelError::Emit { .. } => &[],
         }
     }
 }

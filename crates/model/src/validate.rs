@@ -39,6 +39,11 @@ impl Application {
         }
     }
 
+    /// The Application as a YAML document.
+    pub fn to_yaml(&self) -> Result<String, ModelError> {
+        to_yaml(self, self.name())
+    }
+
     /// Every validation problem of this Application; empty when it is valid.
     pub fn validate(&self) -> FieldErrors {
         let mut v = Checks::default();
@@ -71,6 +76,11 @@ impl AppProject {
         }
     }
 
+    /// The AppProject as a YAML document.
+    pub fn to_yaml(&self) -> Result<String, ModelError> {
+        to_yaml(self, self.name())
+    }
+
     /// Every validation problem of this AppProject; empty when it is valid.
     pub fn validate(&self) -> FieldErrors {
         let mut v = Checks::default();
@@ -79,6 +89,14 @@ impl AppProject {
         v.project_spec(self);
         FieldErrors(v.errors)
     }
+}
+
+/// Emits YAML; `name` identifies the resource in the (unexpected) error.
+fn to_yaml<T: serde::Serialize>(value: &T, name: &str) -> Result<String, ModelError> {
+    serde_saphyr::to_string(value).map_err(|e| ModelError::Emit {
+        name: name.to_string(),
+        message: e.to_string(),
+    })
 }
 
 /// Parses a single YAML document into JSON, reporting syntax errors with file:line:col.

@@ -277,3 +277,89 @@ fn built_application_serializes_minimally() {
     );
     assert!(app.validate().is_empty(), "{}", app.validate());
 }
+
+mod generated {
+    use super::*;
+    use ferrocd_model::{
+        ApplicationDestination, ApplicationSource, ApplicationSpec, HelmParameter, HelmSource,
+        ObjectMeta,
+    };
+    use proptest::prelude::*;
+
+    /// Strings that YAML emitters must quote for YAML 1.1 readers, plus plain ones.
+    fn tricky() -> impl Strategy<Value = String> {
+        prop_oneof![
+            Just("yes".to_string()),
+            Just("on".to_string()),
+            Just("y".to_string()),
+            Just("NO".to_string()),
+            Just("~".to_string()),
+            Just("null".to_string()),
+            Just("1.0".to_string()),
+            Just("0x1F".to_string()),
+            Just("012".to_string()),
+            Just("1e3".to_string()),
+            Just("".to_string()),
+            Just("- item".to_string()),
+            Just("a: b".to_string()),
+            Just("#comment".to_string()),
+            Just("*alias".to_string()),
+            Just("line1\nline2\n".to_string()),
+            Just(" padded ".to_string()),
+            "[a-zA-Z0-9._/-]{1,20}",
+            "\\PC{0,24}",
+        ]
+    }
+
+    prop_compose! {
+        fn source()(
+            repo in "https://git\\.example\\.org/[a-z]{1,8}\\.git",
+            path in proptest::option::of(tricky()),
+            revision in proptest::option::of(tricky()),
+            params in proptest::collection::vec((tricky(), proptest::option::of(tricky()), proptest::option::of(any::<bool>())), 0..4),
+            values in proptest::option::of(tricky()),
+        ) -> ApplicationSource {
+            let helm = (!params.is_empty() || values.is_some()).then(|| HelmSource {
+                values,
+                parameters: params
+                    .into_iter()
+                    .map(|(name, value, force_string)| HelmParameter { name, value, force_string, ..Default::default() })
+                    .collect(),
+                ..Default::default()
+            });
+            ApplicationSource { repo_url: repo, path, target_revision: revision, helm, ..Default::default() }
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn typed_applications_survive_yaml(
+            sources in proptest::collection::vec(source(), 1..3),
+            namespace in proptest::option::of(tricky()),
+            labels in proptest::collection::btree_map("[a-z]{1,8}", tricky(), 0..3),
+            limit in proptest::option::of(any::<i64>()),
+        ) {
+            let mut app = Application::new(
+                ObjectMeta { name: "gen".into(), labels, ..Default::default() },
+                ApplicationSpec {
+                    project: "default".into(),
+                    destination: ApplicationDestination {
+                        server: Some("https://kubernetes.default.svc".into()),
+                        namespace,
+                        ..Default::default()
+                    },
+                    revision_history_limit: limit,
+                    ..Default::default()
+                },
+            );
+            if sources.len() == 1 {
+                app.spec.source = sources.into_iter().next();
+            } else {
+                app.spec.sources = sources;
+            }
+            let yaml = app.to_yaml().expect("emit");
+            let back: Application = serde_saphyr::from_str(&yaml).expect("parse back");
+            prop_assert_eq!(back, app);
+        }
+    }
+}

@@ -222,6 +222,8 @@ impl Builder<'_> {
         for crd in &kust.crds {
             crate::crds::load(crd, loader, &mut acc.config)?;
         }
+        self.run_generators(kust, loader, acc)?;
+        // Components run after this kustomization's generators, before its transformers.
         for comp in &kust.components {
             if is_remote(comp) {
                 return Err(unsupported("remote components"));
@@ -229,7 +231,6 @@ impl Builder<'_> {
             let path = loader.resolve_resource(comp)?;
             self.accumulate(&path, acc, true)?;
         }
-        self.run_generators(kust, loader, acc)?;
         self.run_transformers(kust, loader, acc)?;
         for var in &kust.vars {
             if acc.vars.iter().any(|v| v.name == var.name) {
@@ -526,5 +527,4 @@ fn merge_generated(existing: &mut Resource, new: Resource) {
         crate::resource::object_mut(&mut existing.obj)
             .insert("immutable".into(), Value::Bool(true));
     }
-    existing.needs_hash = existing.needs_hash || new.needs_hash;
 }

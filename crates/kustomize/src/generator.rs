@@ -157,10 +157,10 @@ pub(crate) fn generate(
                 binary.insert(k, Value::String(b64.encode(b)));
             }
             (GeneratedKind::Secret, Entry::Text(s)) => {
-                data.insert(k, Value::String(b64.encode(s.as_bytes())));
+                data.insert(k, Value::String(wrapped_base64(s.as_bytes())));
             }
             (GeneratedKind::Secret, Entry::Binary(b)) => {
-                data.insert(k, Value::String(b64.encode(b)));
+                data.insert(k, Value::String(wrapped_base64(&b)));
             }
         }
     }
@@ -237,6 +237,22 @@ pub(crate) fn generate(
         }
     };
     Ok(res)
+}
+
+/// Base64 as kustomize writes Secret data: values longer than 70 characters are broken
+/// into 70-character lines, each ending in a newline.
+fn wrapped_base64(bytes: &[u8]) -> String {
+    const LINE: usize = 70;
+    let encoded = base64::engine::general_purpose::STANDARD.encode(bytes);
+    if encoded.len() <= LINE {
+        return encoded;
+    }
+    let mut out = String::with_capacity(encoded.len() + encoded.len() / LINE + 1);
+    for chunk in encoded.as_bytes().chunks(LINE) {
+        out.push_str(&String::from_utf8_lossy(chunk));
+        out.push('\n');
+    }
+    out
 }
 
 /// Writes a JSON string the way Go's `encoding/json` does (HTML-safe escaping).
@@ -364,6 +380,14 @@ mod tests {
         assert_eq!(content_hash(&cm), "cchh4fmt2g");
         let s = json!({"kind": "Secret", "type": "Opaque", "metadata": {"name": "p-sec"}, "data": {"pw": "aHVudGVyMg=="}});
         assert_eq!(content_hash(&s), "9b766bfc5b");
+    }
+
+    #[test]
+    fn long_secret_values_wrap_at_70() {
+        assert_eq!(wrapped_base64(b"short"), "c2hvcnQ=");
+        // As `kubectl kustomize` prints it for 52 bytes of `x`.
+        let long = wrapped_base64(&[b'x'; 52]);
+        assert_eq!(long, format!("{}eA\n==\n", "eHh4".repeat(17)));
     }
 
     #[test]

@@ -147,7 +147,7 @@ fn kustomize_cases_equal_kubectl_kustomize() {
         .collect();
     cases.sort();
     assert!(
-        filter.is_some() || cases.len() >= 50,
+        filter.is_some() || cases.len() >= 150,
         "only {} cases",
         cases.len()
     );

@@ -48,7 +48,6 @@ const KUSTOMIZE_FIRST: &[&str] = &[
     "ResourceQuota",
     "StorageClass",
     "CustomResourceDefinition",
-    "MutatingWebhookConfiguration",
     "ServiceAccount",
     "PodSecurityPolicy",
     "Role",
@@ -70,7 +69,10 @@ const KUSTOMIZE_FIRST: &[&str] = &[
 ];
 
 /// Kinds Kustomize's legacy order puts last, in this order.
-const KUSTOMIZE_LAST: &[&str] = &["ValidatingWebhookConfiguration"];
+const KUSTOMIZE_LAST: &[&str] = &[
+    "MutatingWebhookConfiguration",
+    "ValidatingWebhookConfiguration",
+];
 
 /// The position of `kind` in the install order Argo CD and Helm use (lower installs first).
 ///
@@ -145,6 +147,9 @@ mod tests {
         assert_eq!(kustomize_legacy_kind_order("Ingress"), 0);
         assert_eq!(kustomize_legacy_kind_order("Widget"), 0);
         assert!(kustomize_legacy_kind_order("ValidatingWebhookConfiguration") > 0);
-        assert!(kustomize_legacy_kind_order("MutatingWebhookConfiguration") < 0);
+        assert!(
+            kustomize_legacy_kind_order("MutatingWebhookConfiguration")
+                < kustomize_legacy_kind_order("ValidatingWebhookConfiguration")
+        );
     }
 }

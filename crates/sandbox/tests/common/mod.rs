@@ -93,7 +93,7 @@ impl TestCluster {
         name
     }
 
-    /// Runs kubectl with the cluster's kubeconfig.
+    /// Runs kubectl with the cluster's kubeconfig (needs a multi-thread runtime).
     pub fn kubectl(&self, args: &[&str]) -> Output {
         self.kubectl_stdin(args, None)
     }
@@ -112,16 +112,19 @@ impl TestCluster {
             })
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
-        let mut child = cmd.spawn().expect("kubectl runs");
-        if let Some(input) = stdin {
-            child
-                .stdin
-                .take()
-                .expect("stdin")
-                .write_all(input.as_bytes())
-                .expect("stdin written");
-        }
-        child.wait_with_output().expect("kubectl finishes")
+        // kubectl talks to the in-process server: block this worker only, never the runtime
+        tokio::task::block_in_place(|| {
+            let mut child = cmd.spawn().expect("kubectl runs");
+            if let Some(input) = stdin {
+                child
+                    .stdin
+                    .take()
+                    .expect("stdin")
+                    .write_all(input.as_bytes())
+                    .expect("stdin written");
+            }
+            child.wait_with_output().expect("kubectl finishes")
+        })
     }
 
     /// Runs kubectl and asserts success; returns stdout.

@@ -6,12 +6,14 @@
 //! back unchanged.
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::application_source::{ApplicationSource, EnvEntry};
 use crate::application_status::ApplicationStatus;
+use crate::duration::{DurationError, parse_backoff_duration};
 use crate::meta::{Extra, ObjectMeta, is_default};
 use crate::operation::Operation;
 
@@ -67,6 +69,18 @@ impl Application {
     /// The application's name.
     pub fn name(&self) -> &str {
         &self.metadata.name
+    }
+
+    /// The name used in tracking ids and labels: the bare name for applications in the
+    /// control-plane namespace (or without a namespace), `<namespace>_<name>` for
+    /// applications living in other namespaces, as Argo CD does.
+    pub fn instance_name(&self, control_plane_namespace: &str) -> String {
+        match self.metadata.namespace.as_deref() {
+            Some(ns) if !ns.is_empty() && ns != control_plane_namespace => {
+                format!("{ns}_{}", self.metadata.name)
+            }
+            _ => self.metadata.name.clone(),
+        }
     }
 }
 
@@ -223,6 +237,52 @@ pub struct RetryStrategy {
     pub extra: Extra,
 }
 
+impl RetryStrategy {
+    /// Default first delay (Argo CD's).
+    pub const DEFAULT_DURATION: Duration = Duration::from_secs(5);
+    /// Default multiplier.
+    pub const DEFAULT_FACTOR: i64 = 2;
+    /// Default upper bound of the delay.
+    pub const DEFAULT_MAX_DURATION: Duration = Duration::from_secs(180);
+
+    /// True when another attempt may follow `failed_attempts` failed ones: a negative
+    /// limit means unlimited, an unset limit means no retry.
+    pub fn allows_retry(&self, failed_attempts: u32) -> bool {
+        match self.limit {
+            Some(limit) if limit < 0 => true,
+            Some(limit) => i64::from(failed_attempts) < limit,
+            None => false,
+        }
+    }
+
+    /// Delay before retry number `retry` (0 for the first retry):
+    /// `duration * factor^retry`, capped at `maxDuration`.
+    pub fn delay(&self, retry: u32) -> Result<Duration, DurationError> {
+        let backoff = self.backoff.as_ref();
+        let base = match backoff.and_then(|b| b.duration.as_deref()) {
+            Some(text) => parse_backoff_duration(text)?,
+            None => Self::DEFAULT_DURATION,
+        };
+        let max = match backoff.and_then(|b| b.max_duration.as_deref()) {
+            Some(text) => parse_backoff_duration(text)?,
+            None => Self::DEFAULT_MAX_DURATION,
+        };
+        let factor = backoff
+            .and_then(|b| b.factor)
+            .unwrap_or(Self::DEFAULT_FACTOR)
+            .max(1);
+        let factor = u32::try_from(factor).unwrap_or(u32::MAX);
+        let mut delay = base;
+        for _ in 0..retry {
+            delay = delay.saturating_mul(factor);
+            if delay >= max {
+                break;
+            }
+        }
+        Ok(delay.min(max))
+    }
+}
+
 /// Exponential backoff settings.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
@@ -284,4 +344,69 @@ pub struct ResourceIgnoreDifferences {
     /// Fields ferrocd does not model, kept verbatim.
     #[serde(flatten)]
     pub extra: Extra,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn retry(
+        limit: Option<i64>,
+        duration: Option<&str>,
+        factor: Option<i64>,
+        max: Option<&str>,
+    ) -> RetryStrategy {
+        RetryStrategy {
+            limit,
+            backoff: Some(Backoff {
+                duration: duration.map(String::from),
+                factor,
+                max_duration: max.map(String::from),
+                ..Backoff::default()
+            }),
+            ..RetryStrategy::default()
+        }
+    }
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        let r = retry(Some(5), Some("5s"), Some(2), Some("3m"));
+        let delays: Vec<u64> = (0..7)
+            .map(|i| r.delay(i).expect("valid").as_secs())
+            .collect();
+        assert_eq!(delays, [5, 10, 20, 40, 80, 160, 180]);
+        assert_eq!(r.delay(1000).expect("valid"), Duration::from_secs(180));
+    }
+
+    #[test]
+    fn backoff_defaults_and_bare_seconds() {
+        let r = RetryStrategy::default();
+        assert_eq!(r.delay(0), Ok(Duration::from_secs(5)));
+        assert_eq!(r.delay(1), Ok(Duration::from_secs(10)));
+        let r = retry(None, Some("30"), Some(3), None);
+        assert_eq!(r.delay(1), Ok(Duration::from_secs(90)));
+        assert_eq!(r.delay(2), Ok(Duration::from_secs(180)));
+        assert!(retry(None, Some("5x"), None, None).delay(0).is_err());
+    }
+
+    #[test]
+    fn retry_limits() {
+        assert!(retry(Some(-1), None, None, None).allows_retry(1_000));
+        assert!(retry(Some(2), None, None, None).allows_retry(1));
+        assert!(!retry(Some(2), None, None, None).allows_retry(2));
+        assert!(!RetryStrategy::default().allows_retry(0));
+    }
+
+    #[test]
+    fn instance_names() {
+        let mut app = Application::new(
+            ObjectMeta::named("mlflow", "argocd"),
+            ApplicationSpec::default(),
+        );
+        assert_eq!(app.instance_name("argocd"), "mlflow");
+        app.metadata.namespace = Some("team-ml".into());
+        assert_eq!(app.instance_name("argocd"), "team-ml_mlflow");
+        app.metadata.namespace = None;
+        assert_eq!(app.instance_name("argocd"), "mlflow");
+    }
 }

@@ -286,6 +286,15 @@ impl Checks {
             (true, true) => self.err("spec.destination", "server and name are mutually exclusive"),
             _ => {}
         }
+        if let Some(server) = dest.server.as_deref()
+            && !server.is_empty()
+            && !(server.starts_with("https://") || server.starts_with("http://"))
+        {
+            self.err(
+                "spec.destination.server",
+                format!("invalid server {server:?}: must be an https:// or http:// URL"),
+            );
+        }
         if let Some(ns) = dest.namespace.as_deref()
             && !ns.is_empty()
             && !is_dns_label(ns)
@@ -384,13 +393,18 @@ impl Checks {
         }
         if let Some(helm) = &source.helm {
             for (i, file) in helm.value_files.iter().enumerate() {
+                let field = format!("{path}.helm.valueFiles[{i}]");
                 if let Some(rest) = file.strip_prefix('$') {
-                    let name = rest.split('/').next().unwrap_or("");
+                    let (name, inside) = rest.split_once('/').unwrap_or((rest, ""));
                     if !refs.contains(name) {
-                        self.err(
-                            format!("{path}.helm.valueFiles[{i}]"),
-                            format!("unknown source ref \"${name}\""),
-                        );
+                        self.err(field, format!("unknown source ref \"${name}\""));
+                    } else if escapes_root(inside) {
+                        self.err(field, "must not point outside the repository");
+                    }
+                } else if !file.contains("://") && !file.starts_with('/') {
+                    let base = source.path.as_deref().unwrap_or("");
+                    if escapes_root(&format!("{base}/{file}")) {
+                        self.err(field, "must not point outside the repository");
                     }
                 }
             }

@@ -584,3 +584,39 @@ fn yaml_messages_speak_to_users() {
         format!("{FILE}:3:1: expected a single YAML document, found several")
     );
 }
+
+#[test]
+fn destination_server_must_be_a_url() {
+    let text = app_with(
+        "server: https://kubernetes.default.svc",
+        "server: kubernetes.default.svc",
+    );
+    assert_eq!(
+        app_error(&text),
+        format!(
+            "{FILE}: spec.destination.server: invalid server \"kubernetes.default.svc\": must be an https:// or http:// URL"
+        )
+    );
+}
+
+#[test]
+fn value_files_must_stay_inside_the_repository() {
+    let text = app_with(
+        "    path: deploy\n",
+        "    path: charts/mlflow\n    helm:\n      valueFiles:\n        - ../../envs/prod.yaml\n        - ../../../etc/passwd\n        - https://config.example.org/values.yaml\n",
+    );
+    assert_eq!(
+        app_error(&text),
+        format!("{FILE}: spec.source.helm.valueFiles[1]: must not point outside the repository")
+    );
+    let text = app_with(
+        "  source:\n    repoURL: https://git.example.org/ml/mlflow.git\n    path: deploy\n    targetRevision: main\n",
+        "  sources:\n    - repoURL: https://charts.example.org\n      chart: mlflow\n      helm:\n        valueFiles:\n          - $values/../secrets.yaml\n    - repoURL: https://git.example.org/ml/values.git\n      ref: values\n",
+    );
+    assert_eq!(
+        app_error(&text),
+        format!(
+            "{FILE}: spec.sources[0].helm.valueFiles[0]: must not point outside the repository"
+        )
+    );
+}

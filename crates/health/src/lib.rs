@@ -118,6 +118,18 @@ pub fn has_builtin_check(group: &str, kind: &str) -> bool {
     kinds::has_check(group, kind)
 }
 
+/// Annotation that keeps a resource's health out of its application's health.
+pub const IGNORE_HEALTHCHECK: &str = "argocd.argoproj.io/ignore-healthcheck";
+
+/// Whether the object asks to be left out of its application's health
+/// (`argocd.argoproj.io/ignore-healthcheck: "true"`).
+pub fn ignores_health_check(obj: &Value) -> bool {
+    obj.pointer("/metadata/annotations")
+        .and_then(|a| a.get(IGNORE_HEALTHCHECK))
+        .and_then(Value::as_str)
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"))
+}
+
 /// The health of an application: the worst of its resources' health in
 /// [`HealthStatus`]'s order (an empty application is `Healthy`; `Unknown` ranks lowest,
 /// so it shows only when every resource is unknown). The message is the one of the first
@@ -174,6 +186,13 @@ mod tests {
             .status,
             HealthStatus::Healthy
         );
+    }
+
+    #[test]
+    fn ignore_healthcheck_annotation() {
+        let obj = json!({"metadata": {"annotations": {IGNORE_HEALTHCHECK: "true"}}});
+        assert!(ignores_health_check(&obj));
+        assert!(!ignores_health_check(&json!({"metadata": {}})));
     }
 
     #[test]

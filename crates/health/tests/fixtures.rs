@@ -321,6 +321,26 @@ const CASES: &[(&str, HealthStatus, &str)] = &[
         Progressing,
         "Waiting for statefulset spec update to be observed...",
     ),
+    (
+        "statefulset-gpu-waiting",
+        Progressing,
+        "Waiting for GPU capacity: 0/3 nodes are available: 3 Insufficient nvidia.com/gpu.",
+    ),
+    (
+        "deployment-deadline-cpu-pending",
+        Degraded,
+        "Deployment \"triton-inference\" exceeded its progress deadline",
+    ),
+    (
+        "job-gpu-waiting",
+        Progressing,
+        "Waiting for GPU capacity: 0/3 nodes are available: 3 Insufficient nvidia.com/gpu.",
+    ),
+    (
+        "cronjob-children-last-failed",
+        Degraded,
+        "last job \"nightly-retrain-29013780\" failed: Job has reached the specified backoff limit",
+    ),
 ];
 
 #[test]

@@ -143,7 +143,7 @@ pub(crate) enum Arg {
     String {
         pos: usize,
         quoted: String,
-        value: String,
+        value: crate::value::Value,
     },
     Pipe(Box<Pipe>),
 }

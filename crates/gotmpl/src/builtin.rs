@@ -268,16 +268,16 @@ fn eq(a: &Value, rest: &[Value]) -> Result<bool, FuncError> {
                         (Value::List(_), Value::List(_))
                         | (Value::Map(_), Value::Map(_))
                         | (Value::Func(_), Value::Func(_)) => {
+                            let shown = gofmt::sprintf("%s", std::slice::from_ref(b));
                             return Err(fail(format!(
-                                "non-comparable type {}: {}",
-                                b,
+                                "non-comparable type {shown}: {}",
                                 b.type_name()
                             )));
                         }
                         _ => {
                             return Err(fail(format!(
                                 "non-comparable types {}: {}, {}: {}",
-                                a,
+                                gofmt::sprintf("%s", std::slice::from_ref(a)),
                                 a.type_name(),
                                 b.type_name(),
                                 b

@@ -26,6 +26,20 @@ pub enum MissingKey {
     Error,
 }
 
+impl std::str::FromStr for MissingKey {
+    type Err = String;
+
+    /// Parses Go's option values: `default`, `invalid`, `zero`, `error`.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "default" | "invalid" => Ok(MissingKey::Default),
+            "zero" => Ok(MissingKey::Zero),
+            "error" => Ok(MissingKey::Error),
+            other => Err(format!("unrecognized option: missingkey={other}")),
+        }
+    }
+}
+
 /// Options for one execution.
 #[derive(Clone, Debug)]
 pub struct ExecOptions {
@@ -534,7 +548,7 @@ impl<'a> State<'a> {
             Arg::Dot { .. } => Ok(dot.clone()),
             Arg::Nil { .. } => Err(self.error("nil is not a command")),
             Arg::Number { .. } => self.ideal_constant(first),
-            Arg::String { value, .. } => Ok(Slot::Direct(Value::string(value.as_str()))),
+            Arg::String { value, .. } => Ok(Slot::Direct(value.clone())),
             _ => Err(self.error(format!(
                 "can't evaluate command {}",
                 gofmt::quote(&first.to_string())
@@ -734,7 +748,7 @@ impl<'a> State<'a> {
             Arg::Chain { .. } => self.eval_chain(dot, arg, one, None),
             Arg::Bool { value, .. } => Ok(Slot::Direct(Value::Bool(*value))),
             Arg::Number { .. } => self.ideal_constant(arg),
-            Arg::String { value, .. } => Ok(Slot::Direct(Value::string(value.as_str()))),
+            Arg::String { value, .. } => Ok(Slot::Direct(value.clone())),
         }
     }
 
@@ -831,6 +845,11 @@ impl<'a> State<'a> {
             }
             let v = self.eval_arg(dot, a)?;
             if name == "printf" && argv.is_empty() {
+                if let Slot::Boxed(Value::Nil) = v {
+                    return Err(
+                        self.error("wrong type for value; expected string; got interface {}")
+                    );
+                }
                 match v.value() {
                     Value::String(_) => {}
                     Value::Nil => return Err(self.error("invalid value; expected string")),

@@ -659,7 +659,7 @@ impl Parser<'_> {
                 Arg::String {
                     pos,
                     quoted: tok.val,
-                    value,
+                    value: crate::value::Value::from(value),
                 }
             }
             _ => {

@@ -15,7 +15,7 @@
 //! and packs are complete before refs point into them. Snapshots are written into a
 //! temporary directory and renamed into place, so readers never see a partial tree.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -37,8 +37,13 @@ use crate::url::RepoUrl;
 pub struct CacheOptions {
     /// How SSH host keys are checked.
     pub host_keys: HostKeyPolicy,
-    /// How long to wait for a TCP connection to an HTTP(S) remote.
+    /// How long to wait for a TCP connection (HTTP(S) and SSH).
     pub connect_timeout: Duration,
+    /// The longest one HTTP request of a fetch may take.
+    pub http_timeout: Duration,
+    /// Extra trusted CA certificates (PEM bundles) per host name, as Argo CD's
+    /// `argocd-tls-certs-cm` holds them (key: host name without port).
+    pub tls_certs: BTreeMap<String, String>,
 }
 
 impl Default for CacheOptions {
@@ -46,6 +51,8 @@ impl Default for CacheOptions {
         CacheOptions {
             host_keys: HostKeyPolicy::AcceptNew,
             connect_timeout: Duration::from_secs(30),
+            http_timeout: Duration::from_secs(600),
+            tls_certs: BTreeMap::new(),
         }
     }
 }
@@ -499,6 +506,12 @@ impl RepoCache {
                 default_known_hosts: &known_hosts,
                 connect_timeout_ms: u64::try_from(self.options.connect_timeout.as_millis())
                     .unwrap_or(u64::MAX),
+                ca_pem: url
+                    .host
+                    .as_deref()
+                    .and_then(|h| self.options.tls_certs.get(h))
+                    .map(String::as_str),
+                timeout: self.options.http_timeout,
             };
             fetch::fetch(url, mirror, &settings, scope)
         });

@@ -20,6 +20,7 @@ use gix::remote::Direction;
 
 use crate::credentials::Credential;
 use crate::error::{SourceError, scrub};
+use crate::http_client::{self, HttpSettings};
 use crate::url::{RepoUrl, Scheme};
 
 /// How SSH host keys are checked.
@@ -50,6 +51,10 @@ pub(crate) struct FetchSettings<'a> {
     pub host_keys: &'a HostKeyPolicy,
     pub default_known_hosts: &'a Path,
     pub connect_timeout_ms: u64,
+    /// Extra trusted CA certificates (PEM) for the repository's host.
+    pub ca_pem: Option<&'a str>,
+    /// The longest one HTTP request may take.
+    pub timeout: std::time::Duration,
 }
 
 /// Opens the mirror at `path` with the configuration a fetch from `url` needs.
@@ -125,9 +130,6 @@ pub(crate) fn fetch(
         settings.connect_timeout_ms
     )];
     let insecure = credential.is_some_and(|c| c.insecure);
-    if insecure {
-        overrides.push("http.sslVerify=false".to_string());
-    }
     if let Some(header) = &forced_basic {
         overrides.push(format!("http.extraHeader={header}"));
     }
@@ -136,9 +138,6 @@ pub(crate) fn fetch(
             "http.extraHeader=Authorization: Bearer {}",
             token.expose()
         ));
-    }
-    if let Some(proxy) = credential.and_then(|c| c.proxy.as_ref()) {
-        overrides.push(format!("http.proxy={}", proxy.expose()));
     }
     // Keep the key file alive until the fetch is over.
     let mut _key_file = None;
@@ -208,6 +207,15 @@ pub(crate) fn fetch(
         )
         .map_err(classify)?;
     let mut connection = remote.connect(Direction::Fetch).map_err(classify)?;
+    if matches!(url.scheme, Scheme::Http | Scheme::Https) {
+        let http = HttpSettings {
+            credential,
+            ca_pem: settings.ca_pem,
+            connect_timeout: std::time::Duration::from_millis(settings.connect_timeout_ms),
+            timeout: settings.timeout,
+        };
+        connection.set_transport_options(http_client::transport_options(&repo, url, &http)?);
+    }
 
     let username = credential
         .and_then(|c| c.username.clone())

@@ -27,6 +27,7 @@ pub mod constraint;
 pub mod credentials;
 mod error;
 mod fetch;
+mod http_client;
 mod snapshot;
 #[cfg(feature = "test-util")]
 pub mod testing;

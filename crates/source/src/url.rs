@@ -25,6 +25,8 @@ pub struct RepoUrl {
     pub password: Option<String>,
     /// The transport the URL selects.
     pub scheme: Scheme,
+    /// The host name without port (lowercase); `None` for local repositories.
+    pub host: Option<String>,
 }
 
 /// The transports a repository URL can select.
@@ -125,6 +127,7 @@ impl RepoUrl {
             username: None,
             password: None,
             scheme: Scheme::File,
+            host: None,
         })
     }
 
@@ -171,6 +174,7 @@ impl RepoUrl {
             username: username.filter(|u| !u.is_empty()),
             password: password.filter(|p| !p.is_empty()),
             scheme: scheme_kind,
+            host: Some(host_without_port(&host).to_string()),
         })
     }
 }
@@ -257,6 +261,17 @@ fn scp_like(url: &str) -> Option<(&str, &str)> {
     Some((host, path))
 }
 
+/// `host`, `host:port`, `[v6]` or `[v6]:port` → the host part (brackets kept for IPv6).
+fn host_without_port(authority_host: &str) -> &str {
+    if authority_host.starts_with('[') {
+        return match authority_host.find(']') {
+            Some(end) => &authority_host[..=end],
+            None => authority_host,
+        };
+    }
+    authority_host.split(':').next().unwrap_or(authority_host)
+}
+
 fn trim_repo_suffix(path: &str) -> &str {
     let mut p = path.trim_end_matches('/');
     if let Some(stripped) = p.strip_suffix(".git") {
@@ -308,6 +323,11 @@ mod tests {
         assert_eq!(a.password.as_deref(), Some("s3cret"));
         assert!(!a.fetch.contains("s3cret"));
         assert_eq!(a.scheme, Scheme::Https);
+        assert_eq!(a.host.as_deref(), Some("github.com"));
+        let p = RepoUrl::parse("http://127.0.0.1:8080/x").unwrap();
+        assert_eq!(p.host.as_deref(), Some("127.0.0.1"));
+        let v6 = RepoUrl::parse("https://[::1]:8443/x").unwrap();
+        assert_eq!(v6.host.as_deref(), Some("[::1]"));
     }
 
     #[test]

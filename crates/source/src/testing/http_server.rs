@@ -4,8 +4,10 @@
 //! One request per connection (`Connection: close`), request bodies with `Content-Length`
 //! or chunked transfer encoding, responses with `Content-Length`. Every request is
 //! recorded, so tests can count how often a client talked to the server.
+//! [`GitHttpServer::start_tls`] serves HTTPS with a fresh self-signed certificate for
+//! `127.0.0.1` and `localhost`.
 
-use std::io::{BufRead as _, BufReader, Read, Write as _};
+use std::io::{BufRead as _, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -31,6 +33,7 @@ pub struct RequestRecord {
 }
 
 struct Shared {
+    tls: Option<Arc<rustls::ServerConfig>>,
     root: PathBuf,
     auth: Option<(String, String)>,
     backend: PathBuf,
@@ -43,6 +46,7 @@ struct Shared {
 /// It stops when dropped.
 pub struct GitHttpServer {
     addr: SocketAddr,
+    cert_pem: Option<String>,
     shared: Arc<Shared>,
     acceptor: Option<JoinHandle<()>>,
 }
@@ -52,6 +56,40 @@ impl GitHttpServer {
     /// Basic auth with `auth` = `(user, password)` when given. Panics if
     /// `git-http-backend` cannot be found or the port cannot be bound.
     pub fn start(root: impl Into<PathBuf>, auth: Option<(&str, &str)>) -> GitHttpServer {
+        Self::start_inner(root.into(), auth, None)
+    }
+
+    /// Like [`GitHttpServer::start`], over HTTPS with a self-signed certificate for
+    /// `127.0.0.1` and `localhost` (see [`GitHttpServer::cert_pem`]).
+    pub fn start_tls(root: impl Into<PathBuf>, auth: Option<(&str, &str)>) -> GitHttpServer {
+        let certified = rcgen::generate_simple_self_signed(vec![
+            "127.0.0.1".to_string(),
+            "localhost".to_string(),
+        ])
+        .unwrap_or_else(|e| panic!("generating a test certificate: {e}"));
+        let cert_der = certified.cert.der().clone();
+        let key_der =
+            rustls::pki_types::PrivateKeyDer::Pkcs8(certified.signing_key.serialize_der().into());
+        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let config = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .and_then(|b| {
+                b.with_no_client_auth()
+                    .with_single_cert(vec![cert_der], key_der)
+            })
+            .unwrap_or_else(|e| panic!("configuring the test TLS server: {e}"));
+        Self::start_inner(
+            root.into(),
+            auth,
+            Some((Arc::new(config), certified.cert.pem())),
+        )
+    }
+
+    fn start_inner(
+        root: PathBuf,
+        auth: Option<(&str, &str)>,
+        tls: Option<(Arc<rustls::ServerConfig>, String)>,
+    ) -> GitHttpServer {
         let backend = find_backend().unwrap_or_else(|| {
             panic!("git-http-backend not found (install Debian's git package, or set FERROCD_GIT_HTTP_BACKEND)")
         });
@@ -60,8 +98,13 @@ impl GitHttpServer {
         let addr = listener
             .local_addr()
             .unwrap_or_else(|e| panic!("reading the git http server address: {e}"));
+        let (tls_config, cert_pem) = match tls {
+            Some((config, pem)) => (Some(config), Some(pem)),
+            None => (None, None),
+        };
         let shared = Arc::new(Shared {
-            root: root.into(),
+            tls: tls_config,
+            root,
             auth: auth.map(|(u, p)| (u.to_string(), p.to_string())),
             backend,
             stop: AtomicBool::new(false),
@@ -77,20 +120,31 @@ impl GitHttpServer {
                 let Ok(stream) = stream else { continue };
                 let conn_shared = Arc::clone(&accept_shared);
                 std::thread::spawn(move || {
-                    let _ = handle(stream, &conn_shared);
+                    let _ = serve(stream, &conn_shared);
                 });
             }
         });
         GitHttpServer {
             addr,
+            cert_pem,
             shared,
             acceptor: Some(acceptor),
         }
     }
 
-    /// `http://127.0.0.1:<port>`.
+    /// The PEM certificate of an HTTPS server (`None` for plain HTTP).
+    pub fn cert_pem(&self) -> Option<&str> {
+        self.cert_pem.as_deref()
+    }
+
+    /// `http://127.0.0.1:<port>` (or `https://`).
     pub fn base_url(&self) -> String {
-        format!("http://{}", self.addr)
+        let scheme = if self.cert_pem.is_some() {
+            "https"
+        } else {
+            "http"
+        };
+        format!("{scheme}://{}", self.addr)
     }
 
     /// The URL of the repository at `relative` under the root, e.g. `ml-platform.git`.
@@ -166,9 +220,40 @@ impl Request {
     }
 }
 
-fn handle(stream: TcpStream, shared: &Shared) -> std::io::Result<()> {
+/// A connection the server answers on: plain TCP or TLS over TCP.
+trait Conn: Read + Write {
+    /// Ends the connection after the response.
+    fn finish(&mut self);
+}
+
+impl Conn for TcpStream {
+    fn finish(&mut self) {
+        let _ = self.shutdown(std::net::Shutdown::Both);
+    }
+}
+
+impl Conn for rustls::StreamOwned<rustls::ServerConnection, TcpStream> {
+    fn finish(&mut self) {
+        self.conn.send_close_notify();
+        let _ = self.flush();
+        let _ = self.sock.shutdown(std::net::Shutdown::Both);
+    }
+}
+
+fn serve(stream: TcpStream, shared: &Shared) -> std::io::Result<()> {
     stream.set_read_timeout(Some(Duration::from_secs(30)))?;
-    let mut reader = BufReader::new(stream.try_clone()?);
+    match &shared.tls {
+        None => handle(stream, shared),
+        Some(config) => {
+            let conn =
+                rustls::ServerConnection::new(Arc::clone(config)).map_err(std::io::Error::other)?;
+            handle(rustls::StreamOwned::new(conn, stream), shared)
+        }
+    }
+}
+
+fn handle<S: Conn>(stream: S, shared: &Shared) -> std::io::Result<()> {
+    let mut reader = BufReader::new(stream);
     let Some(request) = read_request(&mut reader)? else {
         return Ok(());
     };
@@ -176,7 +261,6 @@ fn handle(stream: TcpStream, shared: &Shared) -> std::io::Result<()> {
     if !delay.is_zero() {
         std::thread::sleep(delay);
     }
-    let mut stream = stream;
     let (status, response) = if !authorized(&request, shared) {
         let body = b"authentication required\n";
         let mut out = format!(
@@ -195,9 +279,10 @@ fn handle(stream: TcpStream, shared: &Shared) -> std::io::Result<()> {
         query: request.query.clone(),
         status,
     });
+    let stream = reader.get_mut();
     stream.write_all(&response)?;
     stream.flush()?;
-    let _ = stream.shutdown(std::net::Shutdown::Both);
+    stream.finish();
     Ok(())
 }
 
@@ -220,7 +305,7 @@ fn authorized(request: &Request, shared: &Shared) -> bool {
     decoded == format!("{user}:{pass}").as_bytes()
 }
 
-fn read_request(reader: &mut BufReader<TcpStream>) -> std::io::Result<Option<Request>> {
+fn read_request<S: Read>(reader: &mut BufReader<S>) -> std::io::Result<Option<Request>> {
     let mut line = String::new();
     if reader.read_line(&mut line)? == 0 {
         return Ok(None);
@@ -269,7 +354,7 @@ fn read_request(reader: &mut BufReader<TcpStream>) -> std::io::Result<Option<Req
     Ok(Some(request))
 }
 
-fn read_chunked(reader: &mut BufReader<TcpStream>) -> std::io::Result<Vec<u8>> {
+fn read_chunked<S: Read>(reader: &mut BufReader<S>) -> std::io::Result<Vec<u8>> {
     let mut body = Vec::new();
     loop {
         let mut size_line = String::new();

@@ -316,3 +316,60 @@ fn unadvertised_commit_over_http() {
     assert_eq!(cache.resolve(&url, &pr).unwrap().commit, pr);
     assert_eq!(cache.resolve(&url, "refs/pull/7/head").unwrap().commit, pr);
 }
+
+#[test]
+fn bearer_token_is_sent_as_authorization_header() {
+    let fx = Fixture::new();
+    let server = GitHttpServer::start(fx.dir.path(), Some((USER, PASSWORD)));
+    let token = "bbdc-BearerT0kenValue";
+    server.set_bearer_token(token);
+    let url = server.url("ml-platform.git");
+    let credential = Credential {
+        bearer_token: Some(ferrocd_source::Secret::new(token)),
+        ..Credential::default()
+    };
+    let mut store = CredentialStore::new();
+    store.add_repository(&url, credential);
+    let cache = RepoCache::new(cache_dir().path(), store);
+    assert_eq!(
+        cache.resolve(&url, "main").unwrap().commit,
+        fx.commit("main")
+    );
+    assert!(server.requests().iter().all(|r| r.status == 200));
+
+    let wrong = Credential {
+        bearer_token: Some(ferrocd_source::Secret::new("hunter2-BadBearer")),
+        ..Credential::default()
+    };
+    let mut store = CredentialStore::new();
+    store.add_repository(&url, wrong);
+    let cache = RepoCache::new(cache_dir().path(), store);
+    let err = cache.resolve(&url, "main").unwrap_err();
+    assert!(
+        matches!(err, SourceError::AuthenticationFailed { .. }),
+        "{err}"
+    );
+    assert_no_secret(&err, "hunter2-BadBearer");
+}
+
+#[test]
+fn present_full_sha_needs_no_network() {
+    let fx = Fixture::new();
+    let server = GitHttpServer::start(fx.dir.path(), Some((USER, PASSWORD)));
+    let url = server.url("ml-platform.git");
+    let cache = RepoCache::new(cache_dir().path(), store_for(&url, PASSWORD));
+    cache.resolve(&url, "main").unwrap();
+    let before = server.request_count();
+    let sha = fx.commit("v1.2.3");
+    assert_eq!(cache.resolve(&url, &sha).unwrap().commit, sha);
+    assert_eq!(cache.resolve(&url, &sha[..10]).unwrap().commit, sha);
+    assert_eq!(
+        cache.resolve(&url, "v2.0.0").unwrap().commit,
+        fx.commit("v2.0.0")
+    );
+    cache.snapshot(&url, &sha).unwrap();
+    assert_eq!(server.request_count(), before, "{:?}", server.requests());
+    // A branch always asks the server.
+    cache.resolve(&url, "dev").unwrap();
+    assert!(server.request_count() > before);
+}

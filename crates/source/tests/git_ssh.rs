@@ -210,3 +210,26 @@ fn ssh_with_an_unauthorized_key_fails_without_leaking_it() {
     let key_body: String = stranger.lines().nth(1).unwrap_or_default().to_string();
     assert!(!shown.contains(&key_body), "{shown}");
 }
+
+#[test]
+fn ssh_to_a_closed_port_is_unreachable() {
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let url = format!("ssh://git@127.0.0.1:{port}/srv/git/ml-platform.git");
+    let mut store = CredentialStore::new();
+    store.add_repository(&url, Credential::ssh_key("-----BEGIN OPENSSH PRIVATE KEY-----\nhunter2keymaterial\n-----END OPENSSH PRIVATE KEY-----\n"));
+    let cache = RepoCache::new(cache_dir().path(), store);
+    let err = cache.resolve(&url, "main").unwrap_err();
+    let text = err.to_string();
+    assert!(matches!(err, SourceError::Unreachable { .. }), "{text}");
+    assert!(
+        text.starts_with(&format!(
+            "repository ssh://127.0.0.1:{port}/srv/git/ml-platform.git: unreachable: "
+        )),
+        "{text}"
+    );
+    assert!(!text.contains('\n'), "{text}");
+    assert!(!format!("{err:?}").contains("hunter2keymaterial"));
+}

@@ -40,6 +40,7 @@ struct Shared {
     stop: AtomicBool,
     requests: Mutex<Vec<RequestRecord>>,
     delay: Mutex<Duration>,
+    bearer: Mutex<Option<String>>,
 }
 
 /// A running smart-HTTP Git server serving the repositories under a root directory.
@@ -110,6 +111,7 @@ impl GitHttpServer {
             stop: AtomicBool::new(false),
             requests: Mutex::new(Vec::new()),
             delay: Mutex::new(Duration::ZERO),
+            bearer: Mutex::new(None),
         });
         let accept_shared = Arc::clone(&shared);
         let acceptor = std::thread::spawn(move || {
@@ -170,6 +172,12 @@ impl GitHttpServer {
     /// Forgets the recorded requests.
     pub fn reset_requests(&self) {
         self.shared.requests.lock().clear();
+    }
+
+    /// Also accepts `Authorization: Bearer <token>` (the server must have been started with
+    /// Basic auth for authentication to be required at all).
+    pub fn set_bearer_token(&self, token: &str) {
+        *self.shared.bearer.lock() = Some(token.to_string());
     }
 
     /// Delays every response by `delay` (to widen race windows in concurrency tests).
@@ -293,6 +301,9 @@ fn authorized(request: &Request, shared: &Shared) -> bool {
     let Some(value) = request.header("authorization") else {
         return false;
     };
+    if let Some(token) = value.strip_prefix("Bearer ") {
+        return shared.bearer.lock().as_deref() == Some(token.trim());
+    }
     let Some(encoded) = value
         .strip_prefix("Basic ")
         .or_else(|| value.strip_prefix("basic "))

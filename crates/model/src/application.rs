@@ -26,10 +26,10 @@ pub const APPLICATION_KIND: &str = "Application";
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Application {
-    /// `argoproj.io/v1alpha1`.
+    /// API version, always `argoproj.io/v1alpha1`.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub api_version: String,
-    /// `Application`.
+    /// Kind, always `Application`.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub kind: String,
     /// Object metadata.

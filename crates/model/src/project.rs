@@ -17,10 +17,10 @@ pub const APP_PROJECT_KIND: &str = "AppProject";
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AppProject {
-    /// `argoproj.io/v1alpha1`.
+    /// API version, always `argoproj.io/v1alpha1`.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub api_version: String,
-    /// `AppProject`.
+    /// Kind, always `AppProject`.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub kind: String,
     /// Object metadata.

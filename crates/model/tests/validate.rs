@@ -620,3 +620,23 @@ fn value_files_must_stay_inside_the_repository() {
         )
     );
 }
+
+#[test]
+fn alias_bombs_are_refused_quickly() {
+    let mut text = String::from("a: &a [x, x, x, x, x, x, x, x, x, x]\n");
+    let mut prev = 'a';
+    for name in 'b'..='k' {
+        text.push_str(&format!(
+            "{name}: &{name} [*{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}]\n"
+        ));
+        prev = name;
+    }
+    let started = std::time::Instant::now();
+    let result = Application::from_yaml(&text, FILE);
+    assert!(matches!(result, Err(ModelError::Yaml { .. })), "{result:?}");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(5),
+        "took {:?}",
+        started.elapsed()
+    );
+}

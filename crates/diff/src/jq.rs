@@ -6,6 +6,10 @@
 //! produce outputs forever end on time; an expression that loops without producing any
 //! output cannot be interrupted and is abandoned on its thread (the diff still returns
 //! an error at the deadline).
+//!
+//! Compile errors are errors. A runtime error (`.spec.containers[]` on an object without
+//! containers) ends the expression's paths for that object without failing the diff, so a
+//! broad rule does not break the comparison of objects it does not fit.
 
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -123,7 +127,11 @@ fn evaluate(program: &str, input: &[u8], deadline: Instant) -> Result<Vec<Vec<St
         if Instant::now() > deadline {
             return Err(Failure::Timeout);
         }
-        let path = result.map_err(|e| Failure::Message(e.to_string()))?;
+        // A runtime error (say, iterating a field this object does not have) means the
+        // expression selects nothing more here, as a rule written for other objects.
+        let Ok(path) = result else {
+            break;
+        };
         out.push(to_steps(&path)?);
         if out.len() >= MAX_PATHS {
             break;

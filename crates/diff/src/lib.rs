@@ -185,6 +185,19 @@ pub fn diff(
     live: Option<&Value>,
     opts: &DiffOptions,
 ) -> Result<ObjectDiff, DiffError> {
+    let managed = live.and_then(|l| l.pointer("/metadata/managedFields"));
+    diff_with_managed_fields(desired, live, managed, opts)
+}
+
+/// [`diff`] for a live object kept without its `metadata.managedFields` (a cache that
+/// trims objects): the caller passes them separately (`None`: no ownership information,
+/// so no removed-from-Git drift and no `managedFieldsManagers` rules).
+pub fn diff_with_managed_fields(
+    desired: Option<&Value>,
+    live: Option<&Value>,
+    managed_fields: Option<&Value>,
+    opts: &DiffOptions,
+) -> Result<ObjectDiff, DiffError> {
     let key = match (desired, live) {
         (None, None) => return Err(DiffError::NothingToCompare),
         (Some(d), l) => {
@@ -198,9 +211,7 @@ pub fn diff(
         }
         (None, Some(l)) => ResourceKey::from_object(l),
     };
-    let managed = live
-        .and_then(|l| l.pointer("/metadata/managedFields"))
-        .cloned();
+    let managed = managed_fields.cloned();
     let ignore_extraneous = [desired, live]
         .into_iter()
         .flatten()

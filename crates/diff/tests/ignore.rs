@@ -232,6 +232,37 @@ fn jq_endless_outputs_are_cut() {
 }
 
 #[test]
+fn jq_rule_that_does_not_fit_an_object_is_harmless() {
+    let desired = fixture("service-desired");
+    let live = fixture("service-live");
+    let mut r = rule("*", "");
+    r.jq_path_expressions =
+        vec![".spec.template.spec.containers[] | select(.name == \"istio-proxy\")".to_string()];
+    assert_eq!(status_with(vec![r], &desired, &live), DiffStatus::Synced);
+}
+
+#[test]
+fn managed_fields_can_be_passed_separately() {
+    let (desired, mut live) = scaled_by_hpa();
+    let managed = live["metadata"]
+        .as_object_mut()
+        .and_then(|m| m.remove("managedFields"))
+        .expect("managedFields");
+    let mut r = rule("apps", "Deployment");
+    r.managed_fields_managers = vec!["kube-controller-manager".to_string()];
+    let opts = DiffOptions {
+        ignore: vec![r],
+        ..DiffOptions::default()
+    };
+    let without = ferrocd_diff::diff(Some(&desired), Some(&live), &opts).expect("diff");
+    assert_eq!(without.status, DiffStatus::OutOfSync);
+    let with =
+        ferrocd_diff::diff_with_managed_fields(Some(&desired), Some(&live), Some(&managed), &opts)
+            .expect("diff");
+    assert_eq!(with.status, DiffStatus::Synced);
+}
+
+#[test]
 fn application_rules_are_read() {
     let app = json!({"apiVersion": "argoproj.io/v1alpha1", "kind": "Application",
         "metadata": {"name": "inference"},

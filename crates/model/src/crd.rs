@@ -378,6 +378,107 @@ fn check_node(node: &Value, path: &str, problems: &mut Vec<String>) {
     }
 }
 
+/// Checks an object against a CRD's OpenAPI schema the way the API server would:
+/// returns every value of the wrong type or outside its enum, every missing required
+/// field, and every field the server would silently prune because the schema neither
+/// lists it nor keeps unknown fields. `metadata` is left to the server's own rules.
+pub fn schema_problems(schema: &Value, object: &Value) -> Vec<String> {
+    let mut problems = Vec::new();
+    check_value(schema, object, "", &mut problems);
+    problems
+}
+
+fn check_value(schema: &Value, value: &Value, path: &str, problems: &mut Vec<String>) {
+    let flag = |k: &str| schema.get(k).and_then(Value::as_bool) == Some(true);
+    let at = |p: &str| {
+        if p.is_empty() {
+            "<root>".to_string()
+        } else {
+            p.to_string()
+        }
+    };
+    if value.is_null() {
+        // Nulls are dropped for non-nullable fields before validation.
+        return;
+    }
+    if flag("x-kubernetes-int-or-string") {
+        if !(value.is_i64() || value.is_u64() || value.is_string()) {
+            problems.push(format!("{}: expected an integer or a string", at(path)));
+        }
+        return;
+    }
+    let ty = schema.get("type").and_then(Value::as_str);
+    let type_ok = match ty {
+        None => true,
+        Some("object") => value.is_object(),
+        Some("array") => value.is_array(),
+        Some("string") => value.is_string(),
+        Some("integer") => value.is_i64() || value.is_u64(),
+        Some("number") => value.is_number(),
+        Some("boolean") => value.is_boolean(),
+        Some(_) => false,
+    };
+    if !type_ok {
+        problems.push(format!("{}: expected {}", at(path), ty.unwrap_or("?")));
+        return;
+    }
+    if let Some(allowed) = schema.get("enum").and_then(Value::as_array)
+        && !allowed.contains(value)
+    {
+        problems.push(format!(
+            "{}: {value} is not one of {}",
+            at(path),
+            Value::Array(allowed.clone())
+        ));
+    }
+    let child = |key: &str| {
+        if path.is_empty() {
+            key.to_string()
+        } else {
+            format!("{path}.{key}")
+        }
+    };
+    match value {
+        Value::Object(fields) => {
+            for required in schema
+                .get("required")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+            {
+                if !fields.contains_key(required) {
+                    problems.push(format!("{}: required", child(required)));
+                }
+            }
+            let props = schema.get("properties").and_then(Value::as_object);
+            let additional = schema.get("additionalProperties");
+            for (key, v) in fields {
+                if path.is_empty() && key == "metadata" {
+                    continue;
+                }
+                if let Some(sub) = props.and_then(|p| p.get(key)) {
+                    check_value(sub, v, &child(key), problems);
+                } else if let Some(sub) = additional.filter(|a| a.is_object()) {
+                    check_value(sub, v, &child(key), problems);
+                } else if !(flag("x-kubernetes-preserve-unknown-fields")
+                    || additional == Some(&Value::Bool(true)))
+                {
+                    problems.push(format!("{}: unknown field (would be pruned)", child(key)));
+                }
+            }
+        }
+        Value::Array(items) => {
+            if let Some(sub) = schema.get("items") {
+                for (i, item) in items.iter().enumerate() {
+                    check_value(sub, item, &format!("{}[{i}]", at(path)), problems);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
 /// Map of property name to schema at a dotted path of properties (for tests and docs).
 pub fn schema_properties<'a>(schema: &'a Value, path: &[&str]) -> Option<&'a Map<String, Value>> {
     let mut node = schema;
@@ -511,6 +612,41 @@ mod tests {
         assert_eq!(
             status["jwtTokensByRole"]["additionalProperties"]["type"],
             "object"
+        );
+    }
+
+    #[test]
+    fn schema_check_finds_type_enum_and_pruning_problems() {
+        let schema = schema_of(&crds()[0]).clone();
+        let app = json!({
+            "apiVersion": "argoproj.io/v1alpha1",
+            "kind": "Application",
+            "metadata": {"name": "x", "anything": {"goes": true}},
+            "spec": {
+                "project": "default",
+                "revisionHistoryLimit": "ten",
+                "source": {"repoURL": "https://git.example.org/a.git", "kustomize": {"replicas": [{"name": "w", "count": true}]}},
+                "destination": {"server": "https://kubernetes.default.svc"},
+                "futureField": 1,
+            },
+            "status": {"health": {"status": "Fine"}},
+        });
+        let problems = schema_problems(&schema, &app);
+        assert_eq!(
+            problems,
+            [
+                "spec.revisionHistoryLimit: expected integer",
+                "spec.source.kustomize.replicas[0].count: expected an integer or a string",
+                "status.health.status: \"Fine\" is not one of [\"Unknown\",\"Healthy\",\"Suspended\",\"Progressing\",\"Missing\",\"Degraded\"]",
+            ]
+        );
+        let missing_spec =
+            json!({"apiVersion": "argoproj.io/v1alpha1", "kind": "Application", "metadata": {}});
+        assert_eq!(schema_problems(&schema, &missing_spec), ["spec: required"]);
+        let strict = json!({"type": "object", "properties": {"a": {"type": "string"}}});
+        assert_eq!(
+            schema_problems(&strict, &json!({"a": "x", "b": 1})),
+            ["b: unknown field (would be pruned)"]
         );
     }
 

@@ -363,3 +363,26 @@ mod generated {
         }
     }
 }
+
+#[test]
+fn api_server_schema_accepts_every_file_without_pruning() {
+    let crds = ferrocd_model::crds();
+    let schema_for = |kind: &str| {
+        crds.iter()
+            .find(|c| c["spec"]["names"]["kind"] == kind)
+            .map(|c| c["spec"]["versions"][0]["schema"]["openAPIV3Schema"].clone())
+            .expect("crd")
+    };
+    let (app_schema, project_schema) = (schema_for("Application"), schema_for("AppProject"));
+    for name in files() {
+        let (text, _) = read(&name);
+        let object = untyped(&text);
+        let schema = if name.starts_with("project-") {
+            &project_schema
+        } else {
+            &app_schema
+        };
+        let problems = ferrocd_model::crd::schema_problems(schema, &object);
+        assert!(problems.is_empty(), "{name}: {problems:#?}");
+    }
+}

@@ -3,34 +3,8 @@
 
 mod support;
 
-use std::path::PathBuf;
-
 use ferrocd_gotmpl::{ExecOptions, MissingKey, Template};
-use serde::Deserialize;
-use support::{Data, func_data, test_funcs};
-
-#[derive(Debug, Deserialize)]
-struct Case {
-    name: String,
-    tmpl: String,
-    #[serde(default)]
-    data: Option<Data>,
-    #[serde(default)]
-    ints: bool,
-    #[serde(default)]
-    func_data: bool,
-    #[serde(default)]
-    missingkey: Option<String>,
-    #[serde(default)]
-    out: Option<String>,
-    #[serde(default)]
-    err: Option<String>,
-    #[serde(default)]
-    err_contains: Option<String>,
-    #[serde(default)]
-    #[allow(dead_code)]
-    funcs: bool,
-}
+use support::{Case, func_data, load_cases, test_funcs};
 
 fn run(case: &Case) -> Result<String, String> {
     let funcs = test_funcs();
@@ -56,31 +30,9 @@ fn run(case: &Case) -> Result<String, String> {
         .map_err(|e| e.to_string())
 }
 
-fn load() -> Vec<(String, Case)> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("testdata/cases");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .expect("testdata/cases exists")
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
-        .collect();
-    files.sort();
-    let mut cases = Vec::new();
-    for f in files {
-        let text = std::fs::read_to_string(&f).expect("readable case file");
-        let list: Vec<Case> =
-            serde_saphyr::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", f.display()));
-        let file = f
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        cases.extend(list.into_iter().map(|c| (file.clone(), c)));
-    }
-    cases
-}
-
 #[test]
 fn conformance_table() {
-    let cases = load();
+    let cases = load_cases();
     assert!(cases.len() >= 300, "only {} cases", cases.len());
     let mut failures = Vec::new();
     for (file, case) in &cases {

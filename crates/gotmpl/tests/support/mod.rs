@@ -7,7 +7,9 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use ferrocd_gotmpl::{FuncError, FuncMap, Object, Value};
-use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::Deserialize;
+use serde::de::{Deserializer, MapAccess, SeqAccess, Visitor};
+use std::path::PathBuf;
 
 /// YAML data as decoded, before choosing Go number types.
 #[derive(Debug, Clone, Default)]
@@ -199,4 +201,102 @@ pub fn test_funcs() -> FuncMap {
             .map_err(|e| FuncError::msg(e.to_string()))
     });
     f
+}
+
+/// One conformance case from `testdata/cases/*.yaml`.
+#[derive(Debug, Deserialize)]
+pub struct Case {
+    pub name: String,
+    pub tmpl: String,
+    #[serde(default)]
+    pub data: Option<Data>,
+    #[serde(default)]
+    pub ints: bool,
+    #[serde(default)]
+    pub func_data: bool,
+    #[serde(default)]
+    pub missingkey: Option<String>,
+    #[serde(default)]
+    pub out: Option<String>,
+    #[serde(default)]
+    pub err: Option<String>,
+    #[serde(default)]
+    pub err_contains: Option<String>,
+    #[serde(default)]
+    #[allow(dead_code)]
+    pub funcs: bool,
+}
+
+/// Loads every case, with the file it came from.
+pub fn load_cases() -> Vec<(String, Case)> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("testdata/cases");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .expect("testdata/cases exists")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
+        .collect();
+    files.sort();
+    let mut cases = Vec::new();
+    for f in files {
+        let text = std::fs::read_to_string(&f).expect("readable case file");
+        let list: Vec<Case> =
+            serde_saphyr::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", f.display()));
+        let file = f
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        cases.extend(list.into_iter().map(|c| (file.clone(), c)));
+    }
+    cases
+}
+
+impl Data {
+    /// JSON text for this data (Helm reads JSON values files as YAML).
+    pub fn to_json(&self) -> String {
+        match self {
+            Data::Null => "null".into(),
+            Data::Bool(b) => b.to_string(),
+            Data::Int(i) => i.to_string(),
+            Data::Uint(u) => u.to_string(),
+            Data::Float(f) => {
+                let s = format!("{f:?}");
+                if s.contains(['.', 'e', 'E']) {
+                    s
+                } else {
+                    format!("{s}.0")
+                }
+            }
+            Data::Str(s) => json_string(s),
+            Data::Seq(items) => format!(
+                "[{}]",
+                items
+                    .iter()
+                    .map(Data::to_json)
+                    .collect::<Vec<_>>()
+                    .join(",")
+            ),
+            Data::Map(entries) => format!(
+                "{{{}}}",
+                entries
+                    .iter()
+                    .map(|(k, v)| format!("{}:{}", json_string(k), v.to_json()))
+                    .collect::<Vec<_>>()
+                    .join(",")
+            ),
+        }
+    }
+}
+
+fn json_string(s: &str) -> String {
+    let mut out = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
 }

@@ -1,0 +1,278 @@
+//! Holds the conformance table against the real Go implementation: each case
+//! that needs no test-only function is rendered by the real `helm template`
+//! (found through `FERROCD_TOOLS_BIN`, or installed by
+//! `scripts/install-reference-tools`) and compared with the table's expectation.
+//!
+//! It runs `helm` about a hundred times, so it is ignored by default:
+//! `cargo test -p ferrocd-gotmpl --test helm_oracle -- --ignored`.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use support::{Case, load_cases};
+
+/// Cases where Helm's environment, not Go's template language, decides the result.
+const KNOWN_DIFFERENCES: &[(&str, &str)] = &[
+    (
+        "printf missing format",
+        "with missingkey=zero the format is a nil interface, not an invalid value",
+    ),
+    (
+        "missing chain",
+        "helm executes with missingkey=zero: a missing parent is a nil interface",
+    ),
+    (
+        "default missing chain is fine",
+        "helm executes with missingkey=zero",
+    ),
+    (
+        "recursion limit",
+        "Go allows 100000 nested template calls, ferrocd defaults to 1000",
+    ),
+    (
+        "large float exponent",
+        "helm's YAML reads 1.5e300 without a dot as a string",
+    ),
+];
+
+/// Words that mark cases Helm cannot run as written.
+const TEST_ONLY_FUNCS: &[&str] = &["fail", "upper", "ctx", "include", "quote", "slice"];
+
+fn tools_bin() -> PathBuf {
+    if let Some(dir) = std::env::var_os("FERROCD_TOOLS_BIN") {
+        return PathBuf::from(dir);
+    }
+    let script =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/install-reference-tools");
+    let out = Command::new(&script)
+        .output()
+        .expect("run install-reference-tools");
+    assert!(
+        out.status.success(),
+        "install-reference-tools failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    PathBuf::from(stdout.lines().last().unwrap_or_default().trim())
+}
+
+fn eligible(case: &Case) -> bool {
+    let words: Vec<&str> = case
+        .tmpl
+        .split(|c: char| !c.is_alphanumeric() && c != '_')
+        .filter(|w| !w.is_empty())
+        .collect();
+    !case.func_data
+        && !case.ints
+        && case.missingkey.as_deref() != Some("error")
+        && !TEST_ONLY_FUNCS.iter().any(|f| words.contains(f))
+        && !KNOWN_DIFFERENCES.iter().any(|(n, _)| *n == case.name)
+}
+
+/// Decodes a Go `%q` string literal.
+fn go_unquote(s: &str) -> Option<String> {
+    let inner = s.strip_prefix('"')?.strip_suffix('"')?;
+    let mut out = Vec::<u8>::new();
+    let mut it = inner.chars().peekable();
+    while let Some(c) = it.next() {
+        if c != '\\' {
+            let mut b = [0u8; 4];
+            out.extend_from_slice(c.encode_utf8(&mut b).as_bytes());
+            continue;
+        }
+        let e = it.next()?;
+        let simple = match e {
+            'a' => Some(7u8),
+            'b' => Some(8),
+            'f' => Some(12),
+            'n' => Some(b'\n'),
+            'r' => Some(b'\r'),
+            't' => Some(b'\t'),
+            'v' => Some(11),
+            '\\' => Some(b'\\'),
+            '"' => Some(b'"'),
+            _ => None,
+        };
+        if let Some(b) = simple {
+            out.push(b);
+            continue;
+        }
+        let n = match e {
+            'x' => 2,
+            'u' => 4,
+            'U' => 8,
+            _ => return None,
+        };
+        let hex: String = (0..n).filter_map(|_| it.next()).collect();
+        let v = u32::from_str_radix(&hex, 16).ok()?;
+        if e == 'x' {
+            out.push(v as u8);
+        } else {
+            let mut b = [0u8; 4];
+            out.extend_from_slice(char::from_u32(v)?.encode_utf8(&mut b).as_bytes());
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+struct Chart {
+    dir: tempfile::TempDir,
+}
+
+impl Chart {
+    fn new(cases: &[&Case]) -> Chart {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let root = dir.path().join("c");
+        std::fs::create_dir_all(root.join("templates")).expect("chart dirs");
+        std::fs::write(
+            root.join("Chart.yaml"),
+            "apiVersion: v2\nname: c\nversion: 0.1.0\n",
+        )
+        .expect("Chart.yaml");
+        let mut values = Vec::new();
+        let mut main = String::new();
+        for (i, case) in cases.iter().enumerate() {
+            std::fs::write(root.join(format!("templates/_c{i}.tpl")), &case.tmpl)
+                .expect("case template");
+            let arg = match &case.data {
+                Some(d) if !matches!(d, support::Data::Null) => {
+                    values.push(format!("\"c{i}\":{}", d.to_json()));
+                    format!(".Values.c{i}")
+                }
+                _ => "nil".to_string(),
+            };
+            main.push_str(&format!(
+                "c{i}: {{{{ include \"c/templates/_c{i}.tpl\" {arg} | printf \"%q\" }}}}\n"
+            ));
+        }
+        std::fs::write(
+            root.join("values.yaml"),
+            format!("{{{}}}", values.join(",")),
+        )
+        .expect("values");
+        std::fs::write(root.join("templates/out.yaml"), main).expect("main template");
+        Chart { dir }
+    }
+
+    fn render(&self, helm: &Path) -> (bool, String) {
+        let out = Command::new(helm)
+            .arg("template")
+            .arg("c")
+            .arg(self.dir.path().join("c"))
+            .output()
+            .expect("run helm");
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (out.status.success(), text)
+    }
+}
+
+/// Checks an expected Go error against Helm's (reformatted) report of it.
+fn error_matches(want: &str, helm_out: &str) -> bool {
+    let want = &want.replace("started at t:", "started at c/templates/_c0.tpl:");
+    let flat = helm_out.replace("\n    ", " ").replace("\n  ", " ");
+    if let Some(rest) = want.strip_prefix("template: t:") {
+        // Exec error: "L:C: executing "t" at <ctx>: msg"
+        let mut parts = rest.splitn(3, ':');
+        let (l, second, tail) = (
+            parts.next().unwrap_or(""),
+            parts.next().unwrap_or(""),
+            parts.next().unwrap_or(""),
+        );
+        if let Some(after) = tail.strip_prefix(" executing ") {
+            let (ctx_msg, msg) = match after.split_once(">: ") {
+                Some((a, m)) => (a, m),
+                None => return false,
+            };
+            let ctx = ctx_msg.split_once(" at <").map(|(_, c)| c).unwrap_or("");
+            return flat.contains(&format!(".tpl:{l}:{second}"))
+                && flat.contains(&format!("at <{ctx}>"))
+                && flat.contains(msg);
+        }
+        // Parse error: "L: msg". Helm prints only the text after the message's last ": ".
+        let msg = want.splitn(3, ": ").nth(2).unwrap_or("");
+        let shown = msg.rsplit(": ").next().unwrap_or(msg);
+        return flat.contains(&format!(".tpl:{l}): ")) && flat.contains(shown);
+    }
+    flat.contains(want)
+}
+
+#[test]
+#[ignore = "runs the real helm binary; use --ignored"]
+fn table_agrees_with_real_helm() {
+    let helm = tools_bin().join("helm");
+    let all = load_cases();
+    let cases: Vec<&Case> = all.iter().map(|(_, c)| c).filter(|c| eligible(c)).collect();
+    assert!(cases.len() > 350, "only {} eligible cases", cases.len());
+    let mut failures = Vec::new();
+
+    // Cases with output: one chart for all, except those defining templates
+    // (one namespace per chart), which run alone with the error cases.
+    let defines = |c: &Case| c.tmpl.contains("define") || c.tmpl.contains("block");
+    let outs: Vec<&Case> = cases
+        .iter()
+        .copied()
+        .filter(|c| c.out.is_some() && !defines(c))
+        .collect();
+    let chart = Chart::new(&outs);
+    let (ok, text) = chart.render(&helm);
+    assert!(ok, "helm failed on the output cases: {text}");
+    for (i, case) in outs.iter().enumerate() {
+        let prefix = format!("c{i}: ");
+        let got = text
+            .lines()
+            .find_map(|l| l.strip_prefix(&prefix))
+            .and_then(go_unquote);
+        let want = case
+            .out
+            .as_deref()
+            .unwrap_or_default()
+            .replace("<no value>", "");
+        if got.as_deref() != Some(want.as_str()) {
+            failures.push(format!("{}: want {want:?}, helm {got:?}", case.name));
+        }
+    }
+
+    // Cases with errors or definitions: one chart each.
+    for case in cases.iter().filter(|c| c.out.is_none() || defines(c)) {
+        let (ok, text) = Chart::new(&[case]).render(&helm);
+        if let Some(want) = &case.out {
+            let got = text
+                .lines()
+                .find_map(|l| l.strip_prefix("c0: "))
+                .and_then(go_unquote);
+            if !ok || got.as_deref() != Some(want.replace("<no value>", "").as_str()) {
+                failures.push(format!("{}: want {want:?}, helm {text:?}", case.name));
+            }
+            continue;
+        }
+        let want = case
+            .err
+            .as_deref()
+            .or(case.err_contains.as_deref())
+            .unwrap_or_default();
+        let matched = if case.err_contains.is_some() {
+            text.contains(want)
+        } else {
+            error_matches(want, &text)
+        };
+        if ok || !matched {
+            failures.push(format!(
+                "{}: want error {want:?}, helm said {text:?}",
+                case.name
+            ));
+        }
+    }
+    println!("{} cases checked against helm", cases.len());
+    assert!(
+        failures.is_empty(),
+        "{} disagreements with helm:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}

@@ -3,7 +3,7 @@
 //! Scripts get the object as the global `obj` (JSON `null` becomes `nil`) and return a
 //! table `{status = "...", message = "..."}`. The interpreter (Lua 5.1, as Argo CD uses)
 //! only offers the base functions that cannot reach outside (no `load*`, `dofile`,
-//! `require`, `getfenv`/`setfenv`, `collectgarbage`, `print`), `string` (without `dump`),
+//! `require`, `getfenv`/`setfenv`, `rawset`, `collectgarbage`, `print`), `string` (without `dump`),
 //! `table`, `math` and `os.time`/`os.date`/`os.clock`; library tables are read-only so one
 //! script cannot change what the next one sees. Each run has a wall-clock limit, checked
 //! every 1,000 VM instructions, and a memory limit.
@@ -122,7 +122,6 @@ impl Runtime {
             "xpcall",
             "rawequal",
             "rawget",
-            "rawset",
             "setmetatable",
             "getmetatable",
             "_VERSION",
@@ -131,6 +130,8 @@ impl Runtime {
         }
         let string: Table = globals.get("string")?;
         string.set("dump", LuaValue::Nil)?;
+        // Strings share one metatable whose __index is the real string library: hide it.
+        lua.load("getmetatable('').__metatable = false").exec()?;
         for lib in ["string", "table", "math"] {
             let table: Table = globals.get(lib)?;
             sandbox.set(lib, read_only(&lua, table)?)?;
@@ -323,6 +324,25 @@ mod tests {
         assert!(matches!(err, Err(LuaScriptError::Runtime(m)) if m.contains("read-only")));
         let ok = run(
             "return {status = 'Healthy', message = string.upper('x')}",
+            &json!({}),
+        );
+        assert_eq!(ok, Ok(Some(HealthAssessment::healthy("X"))));
+    }
+
+    #[test]
+    fn shared_tables_cannot_be_reached() {
+        let err = run(
+            "getmetatable('').__index.upper = nil\nreturn {status = 'Healthy'}",
+            &json!({}),
+        );
+        assert!(matches!(err, Err(LuaScriptError::Runtime(_))), "{err:?}");
+        let err = run(
+            "rawset(string, 'upper', nil)\nreturn {status = 'Healthy'}",
+            &json!({}),
+        );
+        assert!(matches!(err, Err(LuaScriptError::Runtime(_))), "{err:?}");
+        let ok = run(
+            "return {status = 'Healthy', message = ('x'):upper()}",
             &json!({}),
         );
         assert_eq!(ok, Ok(Some(HealthAssessment::healthy("X"))));

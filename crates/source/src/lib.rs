@@ -1,14 +1,21 @@
 //! ferrocd-source: Git sources for ferrocd.
 //!
 //! - [`RepoCache`] keeps one bare mirror per normalized repository URL, resolves revisions
-//!   (branches, tags, full or short commit ids, `HEAD`, version constraints over tags) to
-//!   commits, and materializes commits as immutable directories. It is `Send + Sync`;
-//!   concurrent requests for one repository share one fetch.
-//! - Transports: `file://` and local paths, smart HTTP(S) with basic auth or a token, and
-//!   SSH with a private key, all through `gix`. The `git` CLI is not used by the library
-//!   (gix spawns `ssh` for SSH and `git-upload-pack` for local repositories, as Git does).
+//!   (branches, tags, full or short commit ids, `HEAD`, other full ref names such as
+//!   `refs/pull/7/head`, version constraints over tags) to commits, and materializes commits
+//!   as immutable directories ([`RepoCache::snapshot`]) or reads single files from the
+//!   object database ([`RepoCache::read_file`]). It is `Send + Sync`; concurrent requests
+//!   for one repository share one fetch.
+//! - Transports: `file://` and local paths, smart HTTP(S) with basic auth, a token as
+//!   password, or a bearer token, and SSH with a private key, all through `gix`. HTTPS
+//!   honours `insecure`, extra CA certificates per host ([`CacheOptions::tls_certs`]),
+//!   client certificates and proxies through the HTTP client that gix drives.
+//! - No `git` CLI fallback is needed or used by the library: gix fetches, reads refs and
+//!   objects. Like Git, gix runs the `ssh` program for SSH and `git-upload-pack` for local
+//!   repositories, so those must be installed.
 //! - [`CredentialStore`] reads Argo CD repository Secrets (`repository` and `repo-creds`)
-//!   or a local credentials file; see [`credentials`] for the file format.
+//!   or a local credentials file; see [`credentials`] and [`CredentialStore::from_file`]
+//!   for the file format.
 //! - [`constraint`] implements Helm-style (Masterminds) version constraints, shared with
 //!   Helm chart version selection.
 //!
@@ -16,10 +23,11 @@
 //! user-info and transport messages are scrubbed of the secrets in use.
 //!
 //! Not supported yet: Git LFS, submodule contents (gitlinks become empty directories),
-//! TLS client certificates, GitHub App credentials.
+//! GitHub App credentials, garbage collection of old snapshots.
 //!
-//! With the `test-util` feature, [`testing`] provides a smart-HTTP Git server on loopback
-//! (Debian's `git http-backend`) and fixture repositories built by shell scripts.
+//! With the `test-util` feature, the `testing` module provides a smart-HTTP(S) Git server on
+//! loopback (Git's `git-http-backend` as CGI) and fixture repositories built by shell
+//! scripts run with real `git`.
 #![deny(missing_docs)]
 
 mod cache;

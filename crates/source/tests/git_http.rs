@@ -373,3 +373,28 @@ fn present_full_sha_needs_no_network() {
     cache.resolve(&url, "dev").unwrap();
     assert!(server.request_count() > before);
 }
+
+#[test]
+fn credentials_file_drives_authentication() {
+    let fx = Fixture::new();
+    let server = GitHttpServer::start(fx.dir.path(), Some((USER, PASSWORD)));
+    let url = server.url("ml-platform.git");
+    let file = fx.dir.path().join("repo-creds.yaml");
+    std::fs::write(
+        &file,
+        format!(
+            "# ferrocd credentials\nrepositories:\n  - url: {url}\n    username: {USER}\n    password: {PASSWORD}\n    project: ml-platform\n"
+        ),
+    )
+    .unwrap();
+    let store = CredentialStore::from_file(&file).unwrap();
+    assert_eq!(
+        store.repositories()[0].project.as_deref(),
+        Some("ml-platform")
+    );
+    let cache = RepoCache::new(cache_dir().path(), store);
+    assert_eq!(
+        cache.resolve(&url, ">=1.2.0 <1.2.5").unwrap().commit,
+        fx.commit("v1.2.3")
+    );
+}

@@ -151,6 +151,14 @@ impl ApplicationSpec {
             .collect()
     }
 
+    /// The application's sync options, typed.
+    pub fn typed_sync_options(&self) -> crate::SyncOptions {
+        match &self.sync_policy {
+            Some(p) => crate::SyncOptions::from_list(&p.sync_options),
+            None => crate::SyncOptions::default(),
+        }
+    }
+
     /// True when sync option `key` is set to `true` (case-insensitive value).
     pub fn sync_option_enabled(&self, key: &str) -> bool {
         self.sync_options()

@@ -17,6 +17,7 @@ mod key;
 pub mod meta;
 pub mod operation;
 pub mod project;
+pub mod sync_options;
 mod sync_status;
 mod validate;
 
@@ -50,4 +51,5 @@ pub use project::{
     OrphanedResourceKey, OrphanedResourcesMonitorSettings, ProjectDestination, ProjectRole,
     SignatureKey, SyncWindow,
 };
+pub use sync_options::SyncOptions;
 pub use sync_status::SyncStatusCode;

@@ -154,6 +154,12 @@ fn automated_retry_is_typed() {
     assert_eq!(backoff.duration.as_deref(), Some("5s"));
     assert_eq!(backoff.factor, Some(2));
     assert_eq!(backoff.max_duration.as_deref(), Some("3m"));
+    let typed = app.spec.typed_sync_options();
+    assert!(typed.create_namespace && typed.prune_last && typed.apply_out_of_sync_only);
+    assert_eq!(
+        typed.prune_propagation_policy,
+        ferrocd_model::sync_options::PropagationPolicy::Foreground
+    );
     assert_eq!(
         app.spec.sync_options()[3],
         (

@@ -134,7 +134,7 @@ fn index(item: &Value, idxs: &[Value]) -> Result<Value, FuncError> {
                 }
             }
             Value::Map(m) => match idx {
-                Value::String(k) => m.get(&**k).cloned().unwrap_or(Value::Nil),
+                Value::String(k) => m.get(k).unwrap_or(Value::Nil),
                 Value::Nil => return Err(fail("value is nil; should be of type string")),
                 other => {
                     return Err(fail(format!(

@@ -380,7 +380,7 @@ impl<'a> State<'a> {
                 }
             }
             Value::Map(m) => {
-                for (k, v) in m.iter() {
+                for (k, v) in m.entries() {
                     ran = true;
                     match self.range_iteration(
                         b,
@@ -699,7 +699,7 @@ impl<'a> State<'a> {
                     return Err(self.error(format!("{name} is not a method but has arguments")));
                 }
                 match m.get(name) {
-                    Some(v) => Ok(Slot::Boxed(v.clone())),
+                    Some(v) => Ok(Slot::Boxed(v)),
                     None => {
                         match self.opts.missing_key {
                             MissingKey::Default => Ok(Slot::Missing),

@@ -300,8 +300,16 @@ fn bad_verb(out: &mut String, arg: &Value, verb: char, spec: &Spec) {
     out.push(')');
 }
 
+/// How deeply nested maps and slices are printed.
+const MAX_PRINT_DEPTH: usize = 200;
+
 /// Prints one operand with a verb.
 pub(crate) fn print_arg(out: &mut String, arg: &Value, verb: char, spec: &Spec, depth: usize) {
+    // A map that (through `set`) contains itself would otherwise print forever.
+    if depth > MAX_PRINT_DEPTH {
+        out.push_str("<max depth>");
+        return;
+    }
     if verb == 'T' {
         pad_spaces(out, &arg.type_name(), spec);
         return;
@@ -352,7 +360,7 @@ pub(crate) fn print_arg(out: &mut String, arg: &Value, verb: char, spec: &Spec, 
         Value::Map(m) => {
             if spec.sharp_v {
                 out.push_str("map[string]interface {}{");
-                for (k, (key, v)) in m.iter().enumerate() {
+                for (k, (key, v)) in m.entries().iter().enumerate() {
                     if k > 0 {
                         out.push_str(", ");
                     }
@@ -364,7 +372,7 @@ pub(crate) fn print_arg(out: &mut String, arg: &Value, verb: char, spec: &Spec, 
                 return;
             }
             out.push_str("map[");
-            for (k, (key, v)) in m.iter().enumerate() {
+            for (k, (key, v)) in m.entries().iter().enumerate() {
                 if k > 0 {
                     out.push(' ');
                 }

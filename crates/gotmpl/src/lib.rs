@@ -40,4 +40,4 @@ pub use exec::{ExecContext, ExecOptions, MissingKey};
 pub use func::{ContextFn, Func, FuncError, FuncMap, PlainFn};
 pub use gofmt::{quote, sprint, sprintf, sprintln};
 pub use template::Template;
-pub use value::{NativeFn, Object, Value};
+pub use value::{Map, NativeFn, Object, Value};

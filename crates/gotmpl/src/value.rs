@@ -11,6 +11,8 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
 
+use parking_lot::RwLock;
+
 use crate::func::FuncError;
 
 /// A Go value as seen by a template.
@@ -33,8 +35,10 @@ pub enum Value {
     String(Arc<str>),
     /// Go `[]interface {}`.
     List(Arc<Vec<Value>>),
-    /// Go `map[string]interface {}`; iteration and printing use sorted keys, as Go does.
-    Map(Arc<BTreeMap<String, Value>>),
+    /// Go `map[string]interface {}`: a shared reference, like a Go map, so
+    /// functions such as Sprig's `set` change it for every holder. Iteration
+    /// and printing use sorted keys, as Go does.
+    Map(Map),
     /// A Go struct or other value with fields and methods (`.Release.Name`, `.Files.Get`).
     Object(Arc<dyn Object>),
     /// A Go function value, invocable with the `call` builtin.
@@ -80,7 +84,7 @@ impl fmt::Debug for Value {
             Value::Float64(x) => write!(f, "Float64({x:?})"),
             Value::String(s) => write!(f, "String({s:?})"),
             Value::List(l) => f.debug_list().entries(l.iter()).finish(),
-            Value::Map(m) => f.debug_map().entries(m.iter()).finish(),
+            Value::Map(m) => f.debug_map().entries(m.entries()).finish(),
             Value::Object(o) => write!(f, "Object({})", o.type_name()),
             Value::Func(_) => f.write_str("Func"),
         }
@@ -118,14 +122,23 @@ impl Value {
 
     /// A `map[string]interface {}` from pairs.
     pub fn map<K: Into<String>>(pairs: impl IntoIterator<Item = (K, Value)>) -> Self {
-        Value::Map(Arc::new(
-            pairs.into_iter().map(|(k, v)| (k.into(), v)).collect(),
+        Value::Map(Map::from_entries(
+            pairs.into_iter().map(|(k, v)| (k.into(), v)),
         ))
     }
 
     /// A function value for the `call` builtin.
     pub fn func(f: impl Fn(&[Value]) -> Result<Value, FuncError> + Send + Sync + 'static) -> Self {
         Value::Func(Arc::new(f))
+    }
+
+    /// A copy in which maps no longer share entries with this value.
+    pub fn deep_clone(&self) -> Value {
+        match self {
+            Value::Map(m) => Value::Map(m.deep_clone()),
+            Value::List(l) => Value::list(l.iter().map(Value::deep_clone)),
+            other => other.clone(),
+        }
     }
 
     /// The Go type name as `%T` prints it.
@@ -200,8 +213,8 @@ impl Value {
         }
     }
 
-    /// The entries, when this is a map.
-    pub fn as_map(&self) -> Option<&BTreeMap<String, Value>> {
+    /// The map, when this is a map.
+    pub fn as_map(&self) -> Option<&Map> {
         match self {
             Value::Map(m) => Some(m),
             _ => None,
@@ -263,7 +276,107 @@ impl From<Vec<Value>> for Value {
 }
 impl From<BTreeMap<String, Value>> for Value {
     fn from(m: BTreeMap<String, Value>) -> Self {
-        Value::Map(Arc::new(m))
+        Value::Map(Map::from(m))
+    }
+}
+
+impl From<Map> for Value {
+    fn from(m: Map) -> Self {
+        Value::Map(m)
+    }
+}
+
+/// A Go `map[string]interface {}`: cloning shares the same entries, as
+/// copying a Go map value does; [`Map::deep_clone`] copies them.
+#[derive(Clone, Default)]
+pub struct Map(Arc<RwLock<BTreeMap<String, Value>>>);
+
+impl Map {
+    /// An empty map.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A map with these entries (later duplicates win).
+    pub fn from_entries(entries: impl IntoIterator<Item = (String, Value)>) -> Self {
+        Map(Arc::new(RwLock::new(entries.into_iter().collect())))
+    }
+
+    /// The value at `key`.
+    pub fn get(&self, key: &str) -> Option<Value> {
+        self.0.read_recursive().get(key).cloned()
+    }
+
+    /// Whether `key` is present.
+    pub fn contains_key(&self, key: &str) -> bool {
+        self.0.read_recursive().contains_key(key)
+    }
+
+    /// Sets `key`, returning the previous value; every holder of this map sees the change.
+    pub fn insert(&self, key: impl Into<String>, value: Value) -> Option<Value> {
+        self.0.write().insert(key.into(), value)
+    }
+
+    /// Removes `key`, returning its value; every holder of this map sees the change.
+    pub fn remove(&self, key: &str) -> Option<Value> {
+        self.0.write().remove(key)
+    }
+
+    /// The number of entries.
+    pub fn len(&self) -> usize {
+        self.0.read_recursive().len()
+    }
+
+    /// Whether the map is empty.
+    pub fn is_empty(&self) -> bool {
+        self.0.read_recursive().is_empty()
+    }
+
+    /// The keys, sorted (a snapshot).
+    pub fn keys(&self) -> Vec<String> {
+        self.0.read_recursive().keys().cloned().collect()
+    }
+
+    /// The entries sorted by key (a snapshot).
+    pub fn entries(&self) -> Vec<(String, Value)> {
+        self.0
+            .read_recursive()
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    }
+
+    /// Calls `f` with the entries, without copying them.
+    pub fn with<T>(&self, f: impl FnOnce(&BTreeMap<String, Value>) -> T) -> T {
+        f(&self.0.read_recursive())
+    }
+
+    /// Whether both handles refer to the same Go map.
+    pub fn ptr_eq(a: &Map, b: &Map) -> bool {
+        Arc::ptr_eq(&a.0, &b.0)
+    }
+
+    /// A copy that shares nothing with this map (nested maps are copied too).
+    pub fn deep_clone(&self) -> Map {
+        Map::from_entries(self.entries().into_iter().map(|(k, v)| (k, v.deep_clone())))
+    }
+}
+
+impl PartialEq for Map {
+    fn eq(&self, other: &Self) -> bool {
+        Map::ptr_eq(self, other) || *self.0.read_recursive() == *other.0.read_recursive()
+    }
+}
+
+impl From<BTreeMap<String, Value>> for Map {
+    fn from(m: BTreeMap<String, Value>) -> Self {
+        Map(Arc::new(RwLock::new(m)))
+    }
+}
+
+impl fmt::Debug for Map {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map().entries(self.entries()).finish()
     }
 }
 impl<T: Into<Value>> From<Option<T>> for Value {

@@ -277,3 +277,83 @@ fn execute_twice_gives_same_output() {
     assert_eq!(a, "0a1b");
     assert_eq!(a, b);
 }
+
+fn set_func() -> FuncMap {
+    let mut f = FuncMap::new();
+    // Sprig's `set`: mutates the map in place and returns it.
+    f.insert("set", |args| {
+        FuncError::check_arity(args, 3)?;
+        let (Some(m), Some(k)) = (args[0].as_map(), args[1].as_str()) else {
+            return Err(FuncError::msg("set needs a map and a string key"));
+        };
+        m.insert(k, args[2].clone());
+        Ok(args[0].clone())
+    });
+    f
+}
+
+#[test]
+fn maps_are_references_like_go_maps() {
+    let f = set_func();
+    let mut t = Template::with_funcs("s", &f);
+    t.parse(
+        "t",
+        r#"{{ $d := .cfg }}{{ $_ := set $d "gpu" "a100" }}{{ .cfg.gpu }} {{ $d.gpu }}"#,
+    )
+    .unwrap();
+    let cfg = Value::map([("cpu", Value::from("4"))]);
+    let data = Value::map([("cfg", cfg.clone())]);
+    assert_eq!(
+        t.execute("t", &data, &f, &ExecOptions::default()).unwrap(),
+        "a100 a100"
+    );
+    // The caller's handle sees the change too, as a Go caller would.
+    assert_eq!(
+        cfg.as_map().and_then(|m| m.get("gpu")),
+        Some(Value::from("a100"))
+    );
+    // deep_clone breaks the sharing.
+    let copy = cfg.deep_clone();
+    copy.as_map().unwrap().insert("gpu", Value::from("h100"));
+    assert_eq!(
+        cfg.as_map().and_then(|m| m.get("gpu")),
+        Some(Value::from("a100"))
+    );
+}
+
+#[test]
+fn self_referencing_map_prints_without_hanging() {
+    let f = set_func();
+    let mut t = Template::with_funcs("s", &f);
+    t.parse(
+        "t",
+        r#"{{ $d := dict }}{{ $_ := set . "self" . }}{{ len (printf "%v" .) | lt 10 }}"#,
+    )
+    .unwrap_err();
+    t.parse(
+        "u",
+        r#"{{ $_ := set . "self" . }}{{ printf "%v" . | len | lt 10 }}"#,
+    )
+    .unwrap();
+    let data = Value::map([("a", Value::Int(1))]);
+    assert_eq!(
+        t.execute("u", &data, &f, &ExecOptions::default()).unwrap(),
+        "true"
+    );
+}
+
+#[test]
+fn range_over_map_sees_a_snapshot() {
+    let f = set_func();
+    let mut t = Template::with_funcs("s", &f);
+    t.parse(
+        "t",
+        r#"{{ range $k, $v := . }}{{ $_ := set $ (print $k "x") 1 }}{{ $k }};{{ end }}{{ len . }}"#,
+    )
+    .unwrap();
+    let data = Value::map([("a", Value::Int(1)), ("b", Value::Int(2))]);
+    assert_eq!(
+        t.execute("t", &data, &f, &ExecOptions::default()).unwrap(),
+        "a;b;4"
+    );
+}

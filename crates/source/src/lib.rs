@@ -36,6 +36,7 @@ pub mod credentials;
 mod error;
 mod fetch;
 mod http_client;
+mod revision;
 mod snapshot;
 #[cfg(feature = "test-util")]
 pub mod testing;

@@ -1,53 +1,46 @@
-//! The command (`ferrocd sandbox` flags, run through the `serve` example): kubeconfig
-//! written, state kept across a restart with `--data`, clean exit 0 on SIGTERM and SIGINT.
+//! The command (`ferrocd sandbox` flags through `cli::run`): kubeconfig written, state kept
+//! across a restart with `--data`, clean return on SIGTERM and SIGINT.
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
+use std::process::Command;
 use std::time::Duration;
 
+use clap::Parser;
+use ferrocd_sandbox::cli::{SandboxArgs, run};
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::api::{Api, PostParams};
 use serde_json::json;
 
-fn serve_binary() -> PathBuf {
-    let exe = std::env::current_exe().expect("test exe");
-    let dir = exe.parent().and_then(Path::parent).expect("target dir");
-    dir.join("examples").join("serve")
+#[derive(Parser)]
+struct Cmd {
+    #[command(flatten)]
+    args: SandboxArgs,
 }
 
-fn start(data: &Path, kubeconfig: &Path) -> Child {
-    let child = Command::new(serve_binary())
-        .args([
-            "--port",
-            "0",
-            "--pod-ready-delay-ms",
-            "20",
-            "--kubeconfig-out",
-        ])
-        .arg(kubeconfig)
-        .arg("--data")
-        .arg(data)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("serve starts");
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    while !kubeconfig.exists() {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "kubeconfig not written"
-        );
-        std::thread::sleep(Duration::from_millis(20));
+fn args(data: &Path, kubeconfig: &Path) -> SandboxArgs {
+    Cmd::try_parse_from([
+        "ferrocd-sandbox",
+        "--port",
+        "0",
+        "--pod-ready-delay-ms",
+        "20",
+        "--kubeconfig-out",
+        kubeconfig.to_str().expect("utf-8 path"),
+        "--data",
+        data.to_str().expect("utf-8 path"),
+    ])
+    .expect("flags parse")
+    .args
+}
+
+async fn wait_for(path: &Path) {
+    for _ in 0..1000 {
+        if path.exists() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    child
-}
-
-fn signal(child: &Child, sig: &str) {
-    let ok = Command::new("kill")
-        .args([sig, &child.id().to_string()])
-        .status()
-        .expect("kill runs");
-    assert!(ok.success());
+    panic!("{} not written", path.display());
 }
 
 async fn client(kubeconfig: &Path) -> kube::Client {
@@ -59,32 +52,21 @@ async fn client(kubeconfig: &Path) -> kube::Client {
     kube::Client::try_from(cfg).expect("client")
 }
 
-fn wait_exit(mut child: Child) -> Option<i32> {
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    loop {
-        if let Some(status) = child.try_wait().expect("wait") {
-            return status.code();
-        }
-        if std::time::Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("sandbox did not stop");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
+fn signal_self(sig: &str) {
+    let ok = Command::new("kill")
+        .args([sig, &std::process::id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(ok.success());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn state_survives_a_restart_and_signals_exit_cleanly() {
-    if !serve_binary().exists() {
-        panic!(
-            "{} is missing: cargo test builds examples",
-            serve_binary().display()
-        );
-    }
+async fn state_survives_a_restart_and_signals_stop_cleanly() {
     let dir = tempfile::tempdir().expect("tempdir");
     let data = dir.path().join("data");
     let kc = dir.path().join("kubeconfig");
-    let child = start(&data, &kc);
+    let running = tokio::spawn(run(args(&data, &kc)));
+    wait_for(&kc).await;
     let api: Api<ConfigMap> = Api::namespaced(client(&kc).await, "default");
     let cm: ConfigMap = serde_json::from_value(
         json!({"metadata": {"name": "mlflow-settings"}, "data": {"backend": "postgres"}}),
@@ -94,15 +76,18 @@ async fn state_survives_a_restart_and_signals_exit_cleanly() {
         .create(&PostParams::default(), &cm)
         .await
         .expect("create");
-    signal(&child, "-TERM");
-    assert_eq!(
-        tokio::task::block_in_place(|| wait_exit(child)),
-        Some(0),
-        "SIGTERM exits 0"
-    );
+    // give the signal handlers a moment to be installed before signalling
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    signal_self("-TERM");
+    let r = tokio::time::timeout(Duration::from_secs(20), running)
+        .await
+        .expect("stops in time")
+        .expect("task");
+    assert!(r.is_ok(), "SIGTERM ends run() cleanly: {r:?}");
 
     std::fs::remove_file(&kc).expect("remove kubeconfig");
-    let child = start(&data, &kc);
+    let running = tokio::spawn(run(args(&data, &kc)));
+    wait_for(&kc).await;
     let api: Api<ConfigMap> = Api::namespaced(client(&kc).await, "default");
     let back = api.get("mlflow-settings").await.expect("restored");
     assert_eq!(back.metadata.uid, created.metadata.uid);
@@ -110,12 +95,15 @@ async fn state_survives_a_restart_and_signals_exit_cleanly() {
         back.data.and_then(|d| d.get("backend").cloned()).as_deref(),
         Some("postgres")
     );
-    let again = api.create(&PostParams::default(), &cm).await;
-    assert!(again.is_err(), "restored objects are still there");
-    signal(&child, "-INT");
-    assert_eq!(
-        tokio::task::block_in_place(|| wait_exit(child)),
-        Some(0),
-        "SIGINT exits 0"
+    assert!(
+        api.create(&PostParams::default(), &cm).await.is_err(),
+        "restored objects are still there"
     );
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    signal_self("-INT");
+    let r = tokio::time::timeout(Duration::from_secs(20), running)
+        .await
+        .expect("stops in time")
+        .expect("task");
+    assert!(r.is_ok(), "SIGINT ends run() cleanly: {r:?}");
 }

@@ -128,6 +128,12 @@ fn moved_and_deleted_branches_are_followed() {
     assert_eq!(after, fx.commit("main"));
     let err = cache.resolve(&url, "dev").unwrap_err();
     assert!(matches!(err, SourceError::RevisionNotFound { .. }), "{err}");
+
+    // A force-push that rewinds the branch is followed too.
+    let old = fx.commit("v1.2.3");
+    git(&fx.bare(), &["update-ref", "refs/heads/main", &old]);
+    assert_eq!(cache.resolve(&url, "main").unwrap().commit, old);
+    assert_eq!(cache.resolve(&url, "HEAD").unwrap().commit, old);
 }
 
 #[test]

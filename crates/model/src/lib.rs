@@ -1,7 +1,14 @@
-//! ferrocd-model: the Argo CD-compatible resource types (`Application`, `AppProject`,
-//! repository and cluster Secrets) and the vocabulary every layer of ferrocd shares:
-//! [`ResourceKey`], the `argocd.argoproj.io/*` annotations, [`HealthStatus`] and
-//! [`SyncStatusCode`].
+//! ferrocd-model: the Argo CD-compatible resource types and the vocabulary every layer
+//! of ferrocd shares.
+//!
+//! - [`Application`] and [`AppProject`] (`argoproj.io/v1alpha1`) with lossless serde
+//!   round trips, [`Application::from_yaml`] / [`AppProject::from_yaml`] with validation
+//!   errors that name the file and the field, and their CRDs ([`crds`], [`crds_yaml`]);
+//! - cluster Secrets ([`ClusterSecret`]) with self-redacting credentials (repository
+//!   Secrets are read by `ferrocd-source`);
+//! - [`ResourceKey`], the `argocd.argoproj.io/*` [`annotations`], typed
+//!   [`SyncOptions`], [`HealthStatus`] and [`SyncStatusCode`];
+//! - Go durations ([`duration`]) as Argo CD writes them.
 #![deny(missing_docs)]
 
 pub mod annotations;

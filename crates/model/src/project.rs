@@ -53,6 +53,25 @@ impl AppProject {
     pub fn name(&self) -> &str {
         &self.metadata.name
     }
+
+    /// The `default` project Argo CD creates when none exists: any repository, any
+    /// destination, any kind.
+    pub fn default_project(namespace: &str) -> Self {
+        let any = || Some("*".to_string());
+        Self::new(
+            ObjectMeta::named("default", namespace),
+            AppProjectSpec {
+                source_repos: vec!["*".to_string()],
+                destinations: vec![ProjectDestination {
+                    server: any(),
+                    namespace: any(),
+                    ..ProjectDestination::default()
+                }],
+                cluster_resource_whitelist: vec![GroupKind::new("*", "*")],
+                ..AppProjectSpec::default()
+            },
+        )
+    }
 }
 
 /// `spec` of an AppProject.
@@ -300,4 +319,21 @@ pub struct JwtTokens {
     /// Fields ferrocd does not model, kept verbatim.
     #[serde(flatten)]
     pub extra: Extra,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_project_is_valid_and_open() {
+        let p = AppProject::default_project("argocd");
+        assert!(p.validate().is_empty(), "{}", p.validate());
+        assert_eq!(p.name(), "default");
+        assert_eq!(p.spec.source_repos, ["*"]);
+        assert_eq!(p.spec.cluster_resource_whitelist[0].group(), "*");
+        let json = serde_json::to_value(&p).expect("json");
+        assert_eq!(json["spec"]["destinations"][0]["server"], "*");
+        assert_eq!(json["metadata"]["namespace"], "argocd");
+    }
 }

@@ -105,6 +105,52 @@ async fn create_get_and_delete() {
             && yaml.contains("uid:"),
         "{yaml}"
     );
+    // generator commands send protobuf bodies
+    let out = tc.kubectl_ok(
+        &[
+            "-n",
+            &ns,
+            "create",
+            "configmap",
+            "mlflow-env",
+            "--from-literal=MLFLOW_PORT=5000",
+        ],
+        None,
+    );
+    assert!(out.contains("configmap/mlflow-env created"), "{out}");
+    let yaml = tc.kubectl_ok(
+        &["-n", &ns, "get", "configmap", "mlflow-env", "-o", "yaml"],
+        None,
+    );
+    assert!(yaml.contains("MLFLOW_PORT: \"5000\""), "{yaml}");
+    let out = tc.kubectl_ok(
+        &[
+            "-n",
+            &ns,
+            "create",
+            "secret",
+            "generic",
+            "s3-creds",
+            "--from-literal=key=abc",
+        ],
+        None,
+    );
+    assert!(out.contains("secret/s3-creds created"), "{out}");
+    let yaml = tc.kubectl_ok(
+        &["-n", &ns, "get", "secret", "s3-creds", "-o", "yaml"],
+        None,
+    );
+    assert!(
+        yaml.contains("key: YWJj") && yaml.contains("type: Opaque"),
+        "{yaml}"
+    );
+    let extra_ns = format!("{ns}-extra");
+    let out = tc.kubectl_ok(&["create", "namespace", &extra_ns], None);
+    assert!(
+        out.contains(&format!("namespace/{extra_ns} created")),
+        "{out}"
+    );
+    tc.kubectl_ok(&["delete", "namespace", &extra_ns, "--wait=false"], None);
     let out = tc.kubectl_ok(&["-n", &ns, "delete", "configmap", "airflow-vars"], None);
     assert!(out.contains("deleted"), "{out}");
     let gone = tc.kubectl(&["-n", &ns, "get", "configmap", "airflow-vars"]);

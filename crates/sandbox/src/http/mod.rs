@@ -3,6 +3,7 @@
 
 mod discovery;
 mod openapi;
+mod protobuf;
 mod table;
 mod watch;
 
@@ -314,7 +315,7 @@ async fn read_body(req: Request<Body>) -> Result<(HeaderMap, Value, String), Api
         .and_then(|v| v.to_str().ok())
         .unwrap_or("application/json")
         .to_string();
-    if ct.starts_with("application/vnd.kubernetes.protobuf") || ct.starts_with("application/cbor") {
+    if ct.starts_with("application/cbor") {
         return Err(ApiError::unsupported_media_type(format!(
             "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml (got {ct})"
         )));
@@ -322,6 +323,11 @@ async fn read_body(req: Request<Body>) -> Result<(HeaderMap, Value, String), Api
     let bytes = axum::body::to_bytes(body, 64 * 1024 * 1024)
         .await
         .map_err(|e| ApiError::bad_request(format!("reading the request body: {e}")))?;
+    if ct.starts_with("application/vnd.kubernetes.protobuf") {
+        let value = protobuf::decode(&bytes)
+            .map_err(|e| ApiError::unsupported_media_type(e.to_string()))?;
+        return Ok((parts.headers, value, "application/json".into()));
+    }
     let text = std::str::from_utf8(&bytes)
         .map_err(|_| ApiError::bad_request("the request body is not UTF-8"))?;
     let value = if text.trim().is_empty() {

@@ -183,10 +183,10 @@ pub fn decode(body: &[u8]) -> Result<Value, ProtobufError> {
                     o.insert("automountServiceAccountToken".into(), json!(v != 0));
                 }
             }
-            if let (5, Field::Varint(v)) = (n, f) {
-                if kind == "Secret" {
-                    o.insert("immutable".into(), json!(v != 0));
-                }
+            if let (5, Field::Varint(v)) = (n, f)
+                && kind == "Secret"
+            {
+                o.insert("immutable".into(), json!(v != 0));
             }
             continue;
         };

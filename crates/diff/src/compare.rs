@@ -119,7 +119,10 @@ impl Walk<'_> {
                 Some(live.clone())
             }
             _ => {
-                let quantities = quantity::is_quantity_field(&self.names());
+                let n = self.names.len();
+                let parent = n.checked_sub(2).map(|i| self.names[i].as_str());
+                let quantities =
+                    quantity::is_quantity_field(parent, self.names.last().map(String::as_str));
                 if scalars_equal(desired, live, quantities) {
                     Some(desired.clone())
                 } else {

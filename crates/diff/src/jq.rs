@@ -1,16 +1,19 @@
 //! `jqPathExpressions`: a real jq implementation (jaq) finds the paths an expression
 //! selects, which are then removed from the object.
 //!
-//! Each evaluation runs on its own thread with a time limit. The worker checks the
-//! deadline between outputs and stops after [`MAX_PATHS`] paths, so expressions that
-//! produce outputs forever end on time; an expression that loops without producing any
-//! output cannot be interrupted and is abandoned on its thread (the diff still returns
-//! an error at the deadline).
+//! Evaluations run on a worker thread (one per calling thread, keeping the compiled
+//! programs) with a time limit. The worker checks the deadline between outputs and stops
+//! after [`MAX_PATHS`] paths, so expressions that produce outputs forever end on time; an
+//! expression that loops without producing any output cannot be interrupted: its worker
+//! is abandoned (it ends when the expression does) and a fresh one takes over, and the
+//! diff returns an error at the deadline.
 //!
 //! Compile errors are errors. A runtime error (`.spec.containers[]` on an object without
 //! containers) ends the expression's paths for that object without failing the diff, so a
 //! broad rule does not break the comparison of objects it does not fit.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -33,59 +36,108 @@ pub(crate) enum Step {
     Index(i64),
 }
 
+/// A compiled `path(<expression>)` program.
+type Program = jaq_core::compile::Filter<jaq_core::Native<data::JustLut<Val>>>;
+
+/// Compiled programs a worker keeps before starting afresh.
+const CACHE_LIMIT: usize = 256;
+
+/// One evaluation request for a worker.
+struct Job {
+    program: String,
+    input: Vec<u8>,
+    deadline: Instant,
+    reply: mpsc::Sender<Result<Vec<Vec<Step>>, Failure>>,
+}
+
+thread_local! {
+    /// The jq worker of the calling thread: a thread of its own (so a runaway expression
+    /// can be abandoned) that keeps compiled programs (jaq values are not `Send`).
+    static WORKER: RefCell<Option<mpsc::Sender<Job>>> = const { RefCell::new(None) };
+}
+
 /// The paths `expression` selects in `value`.
 pub(crate) fn paths(
     expression: &str,
     value: &Value,
     timeout: Duration,
 ) -> Result<Vec<Vec<Step>>, DiffError> {
-    let (tx, rx) = mpsc::channel();
-    let program = format!("path({expression})");
-    let input = serde_json::to_vec(value).map_err(|e| DiffError::Jq {
+    let jq_error = |message: String| DiffError::Jq {
         expression: expression.to_string(),
-        message: e.to_string(),
-    })?;
-    let deadline = Instant::now() + timeout;
-    let spawned = std::thread::Builder::new()
-        .name("ferrocd-jq".to_string())
-        .spawn(move || {
-            let _ = tx.send(evaluate(&program, &input, deadline));
+        message,
+    };
+    let input = serde_json::to_vec(value).map_err(|e| jq_error(e.to_string()))?;
+    let (reply, answer) = mpsc::channel();
+    let mut job = Job {
+        program: format!("path({expression})"),
+        input,
+        deadline: Instant::now() + timeout,
+        reply,
+    };
+    // A worker that died is replaced once.
+    for _ in 0..2 {
+        let sender = WORKER.with(|w| {
+            let mut slot = w.borrow_mut();
+            if slot.is_none() {
+                *slot = spawn_worker();
+            }
+            slot.clone()
         });
-    if let Err(e) = spawned {
-        return Err(DiffError::Jq {
-            expression: expression.to_string(),
-            message: format!("starting evaluation thread: {e}"),
-        });
+        let Some(sender) = sender else {
+            return Err(jq_error("starting the jq worker thread failed".to_string()));
+        };
+        match sender.send(job) {
+            Ok(()) => break,
+            Err(mpsc::SendError(returned)) => {
+                job = returned;
+                WORKER.with(|w| w.borrow_mut().take());
+            }
+        }
     }
-    match rx.recv_timeout(timeout + Duration::from_millis(20)) {
+    match answer.recv_timeout(timeout + Duration::from_millis(20)) {
         Ok(Ok(paths)) => Ok(paths),
-        Ok(Err(Failure::Timeout)) | Err(mpsc::RecvTimeoutError::Timeout) => {
+        Ok(Err(Failure::Timeout)) => Err(DiffError::JqTimeout {
+            expression: expression.to_string(),
+            timeout,
+        }),
+        Err(mpsc::RecvTimeoutError::Timeout) => {
+            // The worker is stuck in this expression: abandon it (it ends once it
+            // finishes, as its queue is closed) and start a fresh one next time.
+            WORKER.with(|w| w.borrow_mut().take());
             Err(DiffError::JqTimeout {
                 expression: expression.to_string(),
                 timeout,
             })
         }
-        Ok(Err(Failure::Message(message))) => Err(DiffError::Jq {
-            expression: expression.to_string(),
-            message,
-        }),
-        Err(mpsc::RecvTimeoutError::Disconnected) => Err(DiffError::Jq {
-            expression: expression.to_string(),
-            message: "evaluation thread ended without a result".to_string(),
-        }),
+        Ok(Err(Failure::Message(message))) => Err(jq_error(message)),
+        Err(mpsc::RecvTimeoutError::Disconnected) => {
+            WORKER.with(|w| w.borrow_mut().take());
+            Err(jq_error("the jq worker ended without a result".to_string()))
+        }
     }
+}
+
+fn spawn_worker() -> Option<mpsc::Sender<Job>> {
+    let (tx, rx) = mpsc::channel::<Job>();
+    std::thread::Builder::new()
+        .name("ferrocd-jq".to_string())
+        .spawn(move || {
+            let mut cache: HashMap<String, Program> = HashMap::new();
+            while let Ok(job) = rx.recv() {
+                let result = run(&mut cache, &job);
+                let _ = job.reply.send(result);
+            }
+        })
+        .ok()?;
+    Some(tx)
 }
 
 /// Checks that an expression compiles (for validating settings early).
 pub(crate) fn check(expression: &str) -> Result<(), DiffError> {
-    paths(expression, &Value::Null, Duration::from_secs(1))
-        .map(|_| ())
-        .or_else(|e| match e {
-            // Runtime errors on `null` input are fine; only compile errors matter here.
-            DiffError::Jq { ref message, .. } if !message.starts_with("compiling") => Ok(()),
-            DiffError::JqTimeout { .. } => Ok(()),
-            other => Err(other),
-        })
+    match paths(expression, &Value::Null, Duration::from_secs(1)) {
+        Ok(_) | Err(DiffError::JqTimeout { .. }) => Ok(()),
+        Err(e) => Err(e),
+    }
 }
 
 enum Failure {
@@ -93,9 +145,7 @@ enum Failure {
     Message(String),
 }
 
-fn evaluate(program: &str, input: &[u8], deadline: Instant) -> Result<Vec<Vec<Step>>, Failure> {
-    let input = jaq_json::read::parse_single(input)
-        .map_err(|e| Failure::Message(format!("reading input: {e}")))?;
+fn compile(program: &str) -> Result<Program, Failure> {
     let defs = jaq_core::defs()
         .chain(jaq_std::defs())
         .chain(jaq_json::defs());
@@ -111,7 +161,7 @@ fn evaluate(program: &str, input: &[u8], deadline: Instant) -> Result<Vec<Vec<St
     let modules = loader
         .load(&arena, file)
         .map_err(|errs| Failure::Message(format!("compiling: {}", describe_load(&errs))))?;
-    let filter = Compiler::default()
+    Compiler::default()
         .with_funs(funs)
         .compile(modules)
         .map_err(|errs| {
@@ -120,11 +170,26 @@ fn evaluate(program: &str, input: &[u8], deadline: Instant) -> Result<Vec<Vec<St
                 .flat_map(|(_, list)| list.iter().map(|(name, _)| format!("undefined {name}")))
                 .collect();
             Failure::Message(format!("compiling: {}", names.join(", ")))
-        })?;
+        })
+}
+
+fn run(cache: &mut HashMap<String, Program>, job: &Job) -> Result<Vec<Vec<Step>>, Failure> {
+    let input = jaq_json::read::parse_single(&job.input)
+        .map_err(|e| Failure::Message(format!("reading input: {e}")))?;
+    if !cache.contains_key(&job.program) {
+        let program = compile(&job.program)?;
+        if cache.len() >= CACHE_LIMIT {
+            cache.clear();
+        }
+        cache.insert(job.program.clone(), program);
+    }
+    let Some(filter) = cache.get(&job.program) else {
+        return Err(Failure::Message("compiled program vanished".to_string()));
+    };
     let ctx = Ctx::<data::JustLut<Val>>::new(&filter.lut, Vars::new([]));
     let mut out = Vec::new();
     for result in filter.id.run((ctx, input)).map(unwrap_valr) {
-        if Instant::now() > deadline {
+        if Instant::now() > job.deadline {
             return Err(Failure::Timeout);
         }
         // A runtime error (say, iterating a field this object does not have) means the

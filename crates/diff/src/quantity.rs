@@ -97,13 +97,10 @@ pub(crate) fn same_quantity(a: &serde_json::Value, b: &serde_json::Value) -> boo
     }
 }
 
-/// Whether the field at `names` (field names from the root) holds a quantity.
-pub(crate) fn is_quantity_field(names: &[&str]) -> bool {
-    match names {
-        [.., parent, _] if QUANTITY_MAPS.contains(parent) => true,
-        [.., "sizeLimit"] | [.., "storage"] => true,
-        _ => false,
-    }
+/// Whether a field holds a quantity, from its name and its parent's name.
+pub(crate) fn is_quantity_field(parent: Option<&str>, name: Option<&str>) -> bool {
+    parent.is_some_and(|p| QUANTITY_MAPS.contains(&p))
+        || matches!(name, Some("sizeLimit" | "storage"))
 }
 
 /// Maps whose values are quantities (resource requirements, quotas, limit ranges, node

@@ -213,6 +213,14 @@ fn jq_evaluation_has_a_time_limit() {
     let err = diff(Some(&desired), Some(&live), &opts).expect_err("timeout");
     assert!(matches!(err, DiffError::JqTimeout { .. }), "{err}");
     assert!(started.elapsed() < Duration::from_secs(2));
+    // The stuck worker is abandoned; the next evaluation on this thread still works.
+    let (desired, live) = with_injected_sidecar();
+    let mut r = rule("apps", "Deployment");
+    r.jq_path_expressions = vec![
+        ".spec.template.spec.containers[] | select(.name == \"istio-proxy\")".to_string(),
+        ".spec.template.metadata.annotations".to_string(),
+    ];
+    assert_eq!(status_with(vec![r], &desired, &live), DiffStatus::Synced);
 }
 
 #[test]

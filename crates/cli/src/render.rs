@@ -1,0 +1,214 @@
+//! `ferrocd render`: a folder or an Application file to manifests.
+//!
+//! Flags are parsed faithfully first ([`RenderArgs`]), then turned into validated
+//! options; errors name what was wrong.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use clap::{Args, ValueEnum};
+use ferrocd_manifest::{Manifest, to_json_list, to_yaml_documents};
+use ferrocd_model::Application;
+use ferrocd_render::application::{AppRenderOptions, AppRenderer};
+use ferrocd_render::directory::{DirectoryOptions, render_directory};
+use ferrocd_render::jsonnet::{JsonnetOptions, JsonnetVar};
+use ferrocd_render::repo_path::RepoRoot;
+use ferrocd_render::{RenderError, SourceType, detect_source_type};
+use ferrocd_source::{CredentialStore, RepoCache};
+
+use crate::Failure;
+
+/// Output format of rendered manifests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum OutputFormat {
+    /// Multi-document YAML.
+    #[default]
+    Yaml,
+    /// A JSON list.
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct RenderArgs {
+    /// A folder to render, or a YAML file holding an Argo CD Application.
+    pub source: PathBuf,
+    /// Output format.
+    #[arg(short = 'o', long = "output", value_enum, default_value_t)]
+    pub output: OutputFormat,
+    /// Directory sources: also render sub-folders.
+    #[arg(long)]
+    pub recurse: bool,
+    /// Directory sources: only files matching this glob (e.g. '{a.yaml,b.yaml}').
+    #[arg(long)]
+    pub include: Option<String>,
+    /// Directory sources: skip files matching this glob.
+    #[arg(long)]
+    pub exclude: Option<String>,
+    /// Directory sources: evaluate *.jsonnet files.
+    #[arg(long)]
+    pub jsonnet: bool,
+    /// Jsonnet external variable as a string (NAME=VALUE). Implies --jsonnet.
+    #[arg(long = "ext-str", value_name = "NAME=VALUE")]
+    pub ext_str: Vec<String>,
+    /// Jsonnet external variable as code (NAME=CODE). Implies --jsonnet.
+    #[arg(long = "ext-code", value_name = "NAME=CODE")]
+    pub ext_code: Vec<String>,
+    /// Jsonnet top-level argument as a string (NAME=VALUE). Implies --jsonnet.
+    #[arg(long = "tla-str", value_name = "NAME=VALUE")]
+    pub tla_str: Vec<String>,
+    /// Jsonnet top-level argument as code (NAME=CODE). Implies --jsonnet.
+    #[arg(long = "tla-code", value_name = "NAME=CODE")]
+    pub tla_code: Vec<String>,
+    /// Jsonnet library folder, relative to the repository root. Implies --jsonnet.
+    #[arg(long = "jsonnet-lib", value_name = "DIR")]
+    pub jsonnet_lib: Vec<String>,
+    /// Application sources: render at this revision instead of targetRevision.
+    #[arg(long)]
+    pub revision: Option<String>,
+    /// Repository credentials: a YAML file of Argo CD repository Secrets or a
+    /// `repositories:` list (see docs/sources.md).
+    #[arg(long = "repo-creds", value_name = "FILE", env = "FERROCD_REPO_CREDS")]
+    pub repo_creds: Option<PathBuf>,
+    /// Where fetched repositories are cached.
+    #[arg(long = "cache-dir", value_name = "DIR", env = "FERROCD_CACHE_DIR")]
+    pub cache_dir: Option<PathBuf>,
+}
+
+pub fn run(args: RenderArgs) -> Result<(), Failure> {
+    let manifests = if args.source.is_dir() {
+        render_folder(&args)?
+    } else if args.source.is_file() {
+        render_application_file(&args)?
+    } else {
+        return Err(anyhow::anyhow!("{}: no such file or directory", args.source.display()).into());
+    };
+    let text = match args.output {
+        OutputFormat::Yaml => to_yaml_documents(manifests.iter().map(|m| &m.object)),
+        OutputFormat::Json => to_json_list(manifests.iter().map(|m| &m.object)),
+    };
+    crate::write_stdout(&text)
+}
+
+fn render_error(err: RenderError) -> Failure {
+    match err {
+        RenderError::Unsupported(_) => Failure::unsupported(err),
+        other => other.into(),
+    }
+}
+
+/// The repository a local folder belongs to: the nearest ancestor holding `.git`, or
+/// the folder itself. Paths must not leave it.
+fn local_repo_root(dir: &Path) -> anyhow::Result<PathBuf> {
+    let dir = dir
+        .canonicalize()
+        .with_context(|| format!("reading {}", dir.display()))?;
+    let mut cur = Some(dir.as_path());
+    while let Some(p) = cur {
+        if p.join(".git").exists() {
+            return Ok(p.to_path_buf());
+        }
+        cur = p.parent();
+    }
+    Ok(dir)
+}
+
+fn split_var(flag: &str, item: &str, code: bool) -> anyhow::Result<JsonnetVar> {
+    let (name, value) = item
+        .split_once('=')
+        .with_context(|| format!("--{flag} {item:?}: expected NAME=VALUE"))?;
+    Ok(JsonnetVar {
+        name: name.to_string(),
+        value: value.to_string(),
+        code,
+    })
+}
+
+fn jsonnet_options(args: &RenderArgs) -> anyhow::Result<Option<JsonnetOptions>> {
+    let wanted = args.jsonnet
+        || !args.ext_str.is_empty()
+        || !args.ext_code.is_empty()
+        || !args.tla_str.is_empty()
+        || !args.tla_code.is_empty()
+        || !args.jsonnet_lib.is_empty();
+    if !wanted {
+        return Ok(None);
+    }
+    let mut opts = JsonnetOptions {
+        libs: args.jsonnet_lib.clone(),
+        ..Default::default()
+    };
+    for s in &args.ext_str {
+        opts.ext_vars.push(split_var("ext-str", s, false)?);
+    }
+    for s in &args.ext_code {
+        opts.ext_vars.push(split_var("ext-code", s, true)?);
+    }
+    for s in &args.tla_str {
+        opts.tlas.push(split_var("tla-str", s, false)?);
+    }
+    for s in &args.tla_code {
+        opts.tlas.push(split_var("tla-code", s, true)?);
+    }
+    Ok(Some(opts))
+}
+
+fn render_folder(args: &RenderArgs) -> Result<Vec<Manifest>, Failure> {
+    let dir = &args.source;
+    match detect_source_type(dir) {
+        SourceType::Directory => {}
+        other => {
+            return Err(Failure::unsupported(anyhow::anyhow!(
+                "{}: {other} sources are not supported yet",
+                dir.display()
+            )));
+        }
+    }
+    let root = local_repo_root(dir)?;
+    let repo = RepoRoot::new(&root).map_err(render_error)?;
+    let dir = dir
+        .canonicalize()
+        .with_context(|| format!("reading {}", dir.display()))?;
+    let opts = DirectoryOptions {
+        recurse: args.recurse,
+        include: args.include.clone(),
+        exclude: args.exclude.clone(),
+        jsonnet: jsonnet_options(args)?,
+    };
+    render_directory(&repo, &dir, &opts).map_err(render_error)
+}
+
+fn default_cache_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("FERROCD_CACHE") {
+        return PathBuf::from(dir).join("repos");
+    }
+    if let Some(dir) = std::env::var_os("XDG_CACHE_HOME") {
+        return PathBuf::from(dir).join("ferrocd/repos");
+    }
+    if let Some(home) = std::env::var_os("HOME") {
+        return PathBuf::from(home).join(".cache/ferrocd/repos");
+    }
+    std::env::temp_dir().join("ferrocd/repos")
+}
+
+fn render_application_file(args: &RenderArgs) -> Result<Vec<Manifest>, Failure> {
+    let file = args.source.display().to_string();
+    let text = std::fs::read_to_string(&args.source).with_context(|| format!("reading {file}"))?;
+    let app = Application::from_yaml(&text, &file)?;
+    let credentials = match &args.repo_creds {
+        Some(path) => CredentialStore::from_file(path)?,
+        None => CredentialStore::new(),
+    };
+    let cache = RepoCache::new(
+        args.cache_dir.clone().unwrap_or_else(default_cache_dir),
+        credentials,
+    );
+    let renderer = AppRenderer::new(&cache);
+    let opts = AppRenderOptions {
+        revision: args.revision.clone(),
+    };
+    let rendered = renderer.render(&app, &opts).map_err(render_error)?;
+    for source in &rendered.sources {
+        eprintln!("revision: {}", source.commit);
+    }
+    Ok(rendered.manifests().cloned().collect())
+}

@@ -72,6 +72,37 @@ pub struct ListQuery {
     pub continue_token: Option<String>,
 }
 
+/// One page of a list: its `metadata` and the stored objects.
+#[derive(Debug, Clone)]
+pub struct ListPage {
+    /// `resourceVersion`, `continue`, `remainingItemCount`.
+    pub metadata: Value,
+    /// The objects.
+    pub items: Vec<Arc<Value>>,
+}
+
+impl ListPage {
+    /// Serializes the list object without copying the items.
+    pub fn to_json_bytes(&self, rt: &ResourceType) -> Vec<u8> {
+        let mut out = Vec::with_capacity(256 + self.items.len() * 1024);
+        let head = json!({"kind": format!("{}List", rt.kind), "apiVersion": rt.api_version(), "metadata": self.metadata});
+        let head = head.to_string();
+        // `{"kind":..,"metadata":{..}` + `,"items":[ .. ]}`
+        out.extend_from_slice(&head.as_bytes()[..head.len() - 1]);
+        out.extend_from_slice(b",\"items\":[");
+        for (i, item) in self.items.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            if serde_json::to_writer(&mut out, &**item).is_err() {
+                out.extend_from_slice(b"null");
+            }
+        }
+        out.extend_from_slice(b"]}");
+        out
+    }
+}
+
 /// The API server core.
 #[derive(Debug)]
 pub struct ApiServer {
@@ -122,6 +153,22 @@ impl ApiServer {
         ns: Option<&str>,
         q: &ListQuery,
     ) -> Result<Value, ApiError> {
+        let page = self.list_page(rt, ns, q)?;
+        Ok(json!({
+            "kind": format!("{}List", rt.kind),
+            "apiVersion": rt.api_version(),
+            "metadata": page.metadata,
+            "items": page.items.iter().map(|o| (**o).clone()).collect::<Vec<_>>(),
+        }))
+    }
+
+    /// The objects of one page of a list, shared with the store (no copies).
+    pub fn list_page(
+        &self,
+        rt: &ResourceType,
+        ns: Option<&str>,
+        q: &ListQuery,
+    ) -> Result<ListPage, ApiError> {
         let (rv, items) = self.store.list(&rt.id(), ns);
         let start: Option<(String, String)> = match &q.continue_token {
             Some(tok) if !tok.is_empty() => {
@@ -144,12 +191,8 @@ impl ApiServer {
         let mut remaining = 0usize;
         let mut last_key = None;
         for item in items {
-            let key = (
-                meta::namespace(&item).to_string(),
-                meta::name(&item).to_string(),
-            );
             if let Some(s) = &start
-                && key <= *s
+                && (meta::namespace(&item), meta::name(&item)) <= (s.0.as_str(), s.1.as_str())
             {
                 continue;
             }
@@ -163,7 +206,10 @@ impl ApiServer {
                 remaining += 1;
                 continue;
             }
-            last_key = Some(key);
+            last_key = Some((
+                meta::namespace(&item).to_string(),
+                meta::name(&item).to_string(),
+            ));
             out.push(item);
         }
         let mut metadata = json!({"resourceVersion": rv.to_string()});
@@ -173,22 +219,10 @@ impl ApiServer {
                 json!(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(tok));
             metadata["remainingItemCount"] = json!(remaining);
         }
-        let items: Vec<Value> = out
-            .into_iter()
-            .map(|o| {
-                let mut o = (*o).clone();
-                if o.get("apiVersion").is_none() {
-                    o["apiVersion"] = json!(rt.api_version());
-                }
-                o
-            })
-            .collect();
-        Ok(json!({
-            "kind": format!("{}List", rt.kind),
-            "apiVersion": rt.api_version(),
-            "metadata": metadata,
-            "items": items,
-        }))
+        Ok(ListPage {
+            metadata,
+            items: out,
+        })
     }
 
     fn check_namespace(&self, rt: &ResourceType, ns: &str, name: &str) -> Result<(), ApiError> {

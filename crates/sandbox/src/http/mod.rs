@@ -445,11 +445,16 @@ async fn dispatch(
             if watch {
                 return watch::start(&state, rt, ns_param, lq, &q);
             }
-            let list = api.list(&rt, ns_param.as_deref(), &lq)?;
             if accept.contains("as=Table") {
+                let list = api.list(&rt, ns_param.as_deref(), &lq)?;
                 return Ok(json_response(200, &table::from_list(&rt, &list)));
             }
-            Ok(json_response(200, &list))
+            let page = api.list_page(&rt, ns_param.as_deref(), &lq)?;
+            Ok(Response::builder()
+                .status(200)
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(page.to_json_bytes(&rt)))
+                .unwrap_or_default())
         }
         ("GET", Some(name)) => {
             if t.subresource.as_deref() == Some("scale") {

@@ -22,10 +22,10 @@ use crate::managed_fields::{FieldSet, key_matches};
 use crate::quantity;
 
 /// Compares one object; returns the changes and the projected live object.
-pub(crate) fn compare(
-    group: &str,
-    kind: &str,
-    desired: &Value,
+pub(crate) fn compare<'d>(
+    group: &'d str,
+    kind: &'d str,
+    desired: &'d Value,
     live: &Value,
     owned: Option<&FieldSet>,
 ) -> (Vec<FieldChange>, Value) {
@@ -46,7 +46,7 @@ struct Walk<'a> {
     group: &'a str,
     kind: &'a str,
     /// Field names from the root (list positions left out), for schema look-ups.
-    names: Vec<String>,
+    names: Vec<&'a str>,
     /// Display path of the current value.
     path: String,
     changes: Vec<FieldChange>,
@@ -77,7 +77,7 @@ pub(crate) fn scalars_equal(a: &Value, b: &Value, quantities: bool) -> bool {
     }
 }
 
-impl Walk<'_> {
+impl<'a> Walk<'a> {
     fn change(&mut self, desired: Option<&Value>, live: Option<&Value>) {
         self.changes.push(FieldChange {
             path: if self.path.is_empty() {
@@ -90,14 +90,10 @@ impl Walk<'_> {
         });
     }
 
-    fn names(&self) -> Vec<&str> {
-        self.names.iter().map(String::as_str).collect()
-    }
-
     /// Compares `desired` with `live` at the current path; returns the projected live.
     fn value(
         &mut self,
-        desired: &Value,
+        desired: &'a Value,
         live: Option<&Value>,
         owned: Option<&FieldSet>,
     ) -> Option<Value> {
@@ -120,9 +116,8 @@ impl Walk<'_> {
             }
             _ => {
                 let n = self.names.len();
-                let parent = n.checked_sub(2).map(|i| self.names[i].as_str());
-                let quantities =
-                    quantity::is_quantity_field(parent, self.names.last().map(String::as_str));
+                let parent = n.checked_sub(2).map(|i| self.names[i]);
+                let quantities = quantity::is_quantity_field(parent, self.names.last().copied());
                 if scalars_equal(desired, live, quantities) {
                     Some(desired.clone())
                 } else {
@@ -135,7 +130,7 @@ impl Walk<'_> {
 
     fn map(
         &mut self,
-        desired: &Map<String, Value>,
+        desired: &'a Map<String, Value>,
         live: &Map<String, Value>,
         owned: Option<&FieldSet>,
     ) -> Map<String, Value> {
@@ -144,7 +139,7 @@ impl Walk<'_> {
             let mark = self.path.len();
             self.path.push('/');
             self.path.push_str(&escape(key));
-            self.names.push(key.clone());
+            self.names.push(key.as_str());
             let child_owned = owned.and_then(|o| o.field(key));
             if let Some(v) = self.value(d, live.get(key), child_owned) {
                 out.insert(key.clone(), v);
@@ -170,7 +165,7 @@ impl Walk<'_> {
 
     /// The key fields of the list at the current path, if its elements are matched by key.
     fn list_keys(&self, desired: &[Value]) -> Option<Vec<&'static str>> {
-        let names = self.names();
+        let names = &self.names;
         let keys: Vec<&'static str> =
             match ferrocd_schema::list_map_keys(self.group, self.kind, &names) {
                 Some(keys) => keys.to_vec(),
@@ -186,12 +181,17 @@ impl Walk<'_> {
     }
 
     fn is_set_list(&self) -> bool {
-        let names = self.names();
+        let names = &self.names;
         ferrocd_schema::list_strategy(self.group, self.kind, &names)
             == ferrocd_schema::ListStrategy::MergePrimitives
     }
 
-    fn list(&mut self, desired: &[Value], live: &[Value], owned: Option<&FieldSet>) -> Vec<Value> {
+    fn list(
+        &mut self,
+        desired: &'a [Value],
+        live: &[Value],
+        owned: Option<&FieldSet>,
+    ) -> Vec<Value> {
         if let Some(keys) = self.list_keys(desired) {
             return self.keyed_list(&keys, desired, live, owned);
         }
@@ -221,7 +221,7 @@ impl Walk<'_> {
     fn keyed_list(
         &mut self,
         keys: &[&str],
-        desired: &[Value],
+        desired: &'a [Value],
         live: &[Value],
         owned: Option<&FieldSet>,
     ) -> Vec<Value> {
@@ -323,6 +323,10 @@ fn compact(v: &Value) -> String {
 }
 
 /// JSON pointer escaping of one segment.
-fn escape(segment: &str) -> String {
-    segment.replace('~', "~0").replace('/', "~1")
+fn escape(segment: &str) -> std::borrow::Cow<'_, str> {
+    if segment.contains(['~', '/']) {
+        segment.replace('~', "~0").replace('/', "~1").into()
+    } else {
+        segment.into()
+    }
 }

@@ -167,9 +167,9 @@ impl<'a> Walk<'a> {
     fn list_keys(&self, desired: &[Value]) -> Option<Vec<&'static str>> {
         let names = &self.names;
         let keys: Vec<&'static str> =
-            match ferrocd_schema::list_map_keys(self.group, self.kind, &names) {
+            match ferrocd_schema::list_map_keys(self.group, self.kind, names) {
                 Some(keys) => keys.to_vec(),
-                None => match ferrocd_schema::list_strategy(self.group, self.kind, &names) {
+                None => match ferrocd_schema::list_strategy(self.group, self.kind, names) {
                     ferrocd_schema::ListStrategy::MergeByKey(key) => vec![key],
                     _ => return None,
                 },
@@ -182,7 +182,7 @@ impl<'a> Walk<'a> {
 
     fn is_set_list(&self) -> bool {
         let names = &self.names;
-        ferrocd_schema::list_strategy(self.group, self.kind, &names)
+        ferrocd_schema::list_strategy(self.group, self.kind, names)
             == ferrocd_schema::ListStrategy::MergePrimitives
     }
 

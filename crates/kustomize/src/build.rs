@@ -523,6 +523,8 @@ fn merge_generated(existing: &mut Resource, new: Resource) {
             }
         }
     }
+    // The merged object keeps a hash suffix only if both sides asked for one.
+    existing.needs_hash = existing.needs_hash && new.needs_hash;
     if let Some(Value::Bool(true)) = new.obj.get("immutable") {
         crate::resource::object_mut(&mut existing.obj)
             .insert("immutable".into(), Value::Bool(true));

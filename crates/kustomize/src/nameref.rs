@@ -14,6 +14,14 @@ struct Candidate {
     namespace: String,
     namespaces: Vec<String>,
     namespaced: bool,
+    prefixes: Vec<String>,
+    suffixes: Vec<String>,
+}
+
+/// What a reference needs to know about the object that makes it.
+struct Referrer<'a> {
+    prefixes: &'a [String],
+    suffixes: &'a [String],
 }
 
 fn candidates(resources: &[Resource], rule: &NameRef) -> Vec<Candidate> {
@@ -35,6 +43,8 @@ fn candidates(resources: &[Resource], rule: &NameRef) -> Vec<Candidate> {
                 namespace: norm(r.namespace()),
                 namespaces: r.prev_namespaces.iter().map(|n| norm(n)).collect(),
                 namespaced: r.is_namespaced(),
+                prefixes: r.prefixes.clone(),
+                suffixes: r.suffixes.clone(),
             }
         })
         .collect()
@@ -42,7 +52,12 @@ fn candidates(resources: &[Resource], rule: &NameRef) -> Vec<Candidate> {
 
 /// The new name for a reference `old` made from namespace `ns` (`None` for cluster-scoped
 /// referrers, which may point anywhere).
-fn new_name(cands: &[Candidate], old: &str, ns: Option<&str>) -> Option<String> {
+fn new_name(
+    cands: &[Candidate],
+    old: &str,
+    ns: Option<&str>,
+    referrer: &Referrer<'_>,
+) -> Option<String> {
     let named: Vec<&Candidate> = cands
         .iter()
         .filter(|c| c.names.iter().any(|n| n == old))
@@ -57,11 +72,22 @@ fn new_name(cands: &[Candidate], old: &str, ns: Option<&str>) -> Option<String> 
             _ => true,
         })
         .collect();
-    let pick = if !in_ns.is_empty() {
+    let mut pick = if !in_ns.is_empty() {
         in_ns.iter().map(|c| **c).collect::<Vec<_>>()
     } else {
         named
     };
+    if pick.len() > 1 {
+        // Several copies of one base: the one renamed like the referrer is meant.
+        let same: Vec<&Candidate> = pick
+            .iter()
+            .copied()
+            .filter(|c| c.prefixes == referrer.prefixes && c.suffixes == referrer.suffixes)
+            .collect();
+        if !same.is_empty() {
+            pick = same;
+        }
+    }
     let first = pick.first()?;
     if pick.iter().all(|c| c.name == first.name) {
         Some(first.name.clone())
@@ -70,9 +96,9 @@ fn new_name(cands: &[Candidate], old: &str, ns: Option<&str>) -> Option<String> 
     }
 }
 
-fn update_string(v: &mut Value, cands: &[Candidate], ns: Option<&str>) {
+fn update_string(v: &mut Value, cands: &[Candidate], ns: Option<&str>, referrer: &Referrer<'_>) {
     if let Some(s) = v.as_str()
-        && let Some(n) = new_name(cands, s, ns)
+        && let Some(n) = new_name(cands, s, ns, referrer)
     {
         *v = Value::String(n);
     }
@@ -96,6 +122,11 @@ pub(crate) fn fix(resources: &mut [Resource], config: &TransformerConfig) {
                 None
             };
             let ns = ns_owned.as_deref();
+            let (prefixes, suffixes) = (res.prefixes.clone(), res.suffixes.clone());
+            let referrer = Referrer {
+                prefixes: &prefixes,
+                suffixes: &suffixes,
+            };
             let specs: Vec<_> = rule
                 .referrers
                 .iter()
@@ -120,11 +151,11 @@ pub(crate) fn fix(resources: &mut [Resource], config: &TransformerConfig) {
                         return Ok(());
                     };
                     match v {
-                        Value::String(_) => update_string(v, &cands, ns),
+                        Value::String(_) => update_string(v, &cands, ns, &referrer),
                         Value::Array(items) => {
                             for item in items {
                                 match item {
-                                    Value::String(_) => update_string(item, &cands, ns),
+                                    Value::String(_) => update_string(item, &cands, ns, &referrer),
                                     Value::Object(sub) => {
                                         let kind_ok = sub
                                             .get("kind")
@@ -143,7 +174,7 @@ pub(crate) fn fix(resources: &mut [Resource], config: &TransformerConfig) {
                                             });
                                         let ns = sub_ns.as_deref().or(ns);
                                         if let Some(name) = sub.get_mut("name") {
-                                            update_string(name, &cands, ns);
+                                            update_string(name, &cands, ns, &referrer);
                                         }
                                     }
                                     _ => {}

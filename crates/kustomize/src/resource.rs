@@ -70,6 +70,10 @@ pub(crate) struct Resource {
     pub needs_hash: bool,
     /// How a generated object merges.
     pub behavior: Behavior,
+    /// Name prefixes applied, innermost first.
+    pub prefixes: Vec<String>,
+    /// Name suffixes applied, innermost first.
+    pub suffixes: Vec<String>,
 }
 
 fn str_at<'a>(v: &'a Value, a: &str, b: Option<&str>) -> &'a str {
@@ -90,6 +94,8 @@ impl Resource {
             prev_kinds: Vec::new(),
             needs_hash: false,
             behavior: Behavior::Create,
+            prefixes: Vec::new(),
+            suffixes: Vec::new(),
         }
     }
 

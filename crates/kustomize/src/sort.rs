@@ -37,12 +37,14 @@ pub(crate) fn legacy_sort(resources: &mut [Resource], custom: Option<(&[String],
             }
         }
     };
+    // Within one GVK kustomize compares the id string `namespace|name`, so the separator
+    // takes part in the comparison (`inference-apac|` sorts before `inference|`).
     resources.sort_by_cached_key(|r| {
         let ns = if r.namespace().is_empty() {
-            "~X".to_string()
+            "~X"
         } else {
-            r.namespace().to_string()
+            r.namespace()
         };
-        (rank(r.kind()), gvk_string(r), ns, r.name().to_string())
+        (rank(r.kind()), gvk_string(r), format!("{ns}|{}", r.name()))
     });
 }

@@ -77,9 +77,11 @@ pub(crate) fn apply_prefix_suffix(
         let mut name = res.name().to_string();
         if applies_prefix {
             name = format!("{prefix}{name}");
+            res.prefixes.push(prefix.to_string());
         }
         if applies_suffix {
             name.push_str(suffix);
+            res.suffixes.push(suffix.to_string());
         }
         res.set_name(&name);
     }

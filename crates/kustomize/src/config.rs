@@ -188,7 +188,20 @@ impl TransformerConfig {
             ),
         ]);
 
-        let namespace = vec![FieldSpec::any("metadata/namespace", true)];
+        let namespace = vec![
+            FieldSpec::any("metadata/namespace", true),
+            FieldSpec::kind(
+                "ValidatingWebhookConfiguration",
+                "webhooks/clientConfig/service/namespace",
+                false,
+            ),
+            FieldSpec::kind(
+                "MutatingWebhookConfiguration",
+                "webhooks/clientConfig/service/namespace",
+                false,
+            ),
+            FieldSpec::kind("APIService", "spec/service/namespace", false),
+        ];
 
         // Container images are found by walking every `containers` list (see
         // `transform::apply_images`); configurations may add more fields.
@@ -223,7 +236,6 @@ impl TransformerConfig {
         ]);
         secret_refs.extend([
             FieldSpec::gk("", "ServiceAccount", "imagePullSecrets/name", false),
-            FieldSpec::gk("", "ServiceAccount", "secrets/name", false),
             FieldSpec::kind("Ingress", "spec/tls/secretName", false),
         ]);
         let sa_refs = {

@@ -1,44 +1,50 @@
-//! The `crds` field: OpenAPI definitions of custom kinds whose properties carry
-//! `x-kubernetes-object-ref-kind` (and `-api-version`) add name references.
+//! The `crds` field: Go-OpenAPI type definitions (`{"<pkg>.<Kind>": {"Schema": {...}}}`)
+//! whose properties carry `x-kubernetes-object-ref-kind` add name references: the
+//! property's `name` field names an object of that kind. `$ref`s to other definitions in
+//! the same file are followed.
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use crate::config::{NameRef, TransformerConfig};
 use crate::error::KustomizeError;
 use crate::fieldspec::FieldSpec;
 use crate::loader::Loader;
-use crate::resource::split_api_version;
+
+/// How deep `$ref` chains are followed (definitions may refer to each other in cycles).
+const MAX_DEPTH: usize = 16;
+
+fn properties<'a>(defs: &'a Map<String, Value>, type_name: &str) -> Option<&'a Map<String, Value>> {
+    defs.get(type_name)?
+        .get("Schema")?
+        .get("properties")?
+        .as_object()
+}
 
 fn walk(
-    props: &Value,
+    defs: &Map<String, Value>,
+    props: &Map<String, Value>,
     path: &mut Vec<String>,
-    out: &mut Vec<(String, Option<String>, Vec<String>)>,
+    depth: usize,
+    out: &mut Vec<(String, Vec<String>)>,
 ) {
-    let Some(map) = props.as_object() else { return };
-    for (name, schema) in map {
+    if depth > MAX_DEPTH {
+        return;
+    }
+    for (name, schema) in props {
         path.push(name.clone());
         if let Some(kind) = schema
             .get("x-kubernetes-object-ref-kind")
             .and_then(Value::as_str)
         {
-            let group = schema
-                .get("x-kubernetes-object-ref-api-version")
-                .and_then(Value::as_str)
-                .map(|av| split_api_version(av).0.to_string());
             let mut p = path.clone();
-            if schema
-                .get("properties")
-                .is_some_and(|p| p.get("name").is_some())
-            {
-                p.push("name".into());
-            }
-            out.push((kind.to_string(), group, p));
-        }
-        if let Some(inner) = schema.get("properties") {
-            walk(inner, path, out);
-        }
-        if let Some(items) = schema.get("items").and_then(|i| i.get("properties")) {
-            walk(items, path, out);
+            p.push("name".into());
+            out.push((kind.to_string(), p));
+        } else if let Some(inner) = schema
+            .get("$ref")
+            .and_then(Value::as_str)
+            .and_then(|r| properties(defs, r))
+        {
+            walk(defs, inner, path, depth + 1, out);
         }
         path.pop();
     }
@@ -53,36 +59,29 @@ pub(crate) fn load(
     let text = loader.read_string(entry)?;
     let path = loader.resolve(entry)?;
     let doc = crate::yaml::parse_one(&text, &path)?;
-    let defs = doc.get("definitions").and_then(Value::as_object);
-    let Some(defs) = defs else { return Ok(()) };
-    for def in defs.values() {
-        let Some(gvks) = def
-            .get("x-kubernetes-group-version-kind")
-            .and_then(Value::as_array)
-        else {
+    let Some(defs) = doc.as_object() else {
+        return Ok(());
+    };
+    for (type_name, _) in defs {
+        let Some(props) = properties(defs, type_name) else {
             continue;
         };
+        let referrer_kind = type_name.rsplit('.').next().unwrap_or(type_name);
         let mut refs = Vec::new();
-        if let Some(props) = def.get("properties") {
-            walk(props, &mut Vec::new(), &mut refs);
-        }
-        for gvk in gvks {
-            let referrer_kind = gvk.get("kind").and_then(Value::as_str).unwrap_or("");
-            let referrer_group = gvk.get("group").and_then(Value::as_str).unwrap_or("");
-            for (kind, group, p) in &refs {
-                let spec = FieldSpec::gk(referrer_group, referrer_kind, &p.join("/"), false);
-                match config.name_reference.iter_mut().find(|n| n.kind == *kind) {
-                    Some(n) => {
-                        if !n.referrers.contains(&spec) {
-                            n.referrers.push(spec);
-                        }
+        walk(defs, props, &mut Vec::new(), 0, &mut refs);
+        for (kind, p) in refs {
+            let spec = FieldSpec::kind(referrer_kind, &p.join("/"), false);
+            match config.name_reference.iter_mut().find(|n| n.kind == kind) {
+                Some(n) => {
+                    if !n.referrers.contains(&spec) {
+                        n.referrers.push(spec);
                     }
-                    None => config.name_reference.push(NameRef {
-                        group: group.clone(),
-                        kind: kind.clone(),
-                        referrers: vec![spec],
-                    }),
                 }
+                None => config.name_reference.push(NameRef {
+                    group: None,
+                    kind,
+                    referrers: vec![spec],
+                }),
             }
         }
     }

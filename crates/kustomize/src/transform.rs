@@ -87,13 +87,26 @@ pub(crate) fn apply_prefix_suffix(
     }
 }
 
-/// Sets the namespace of every namespaced object, and of the ServiceAccount subjects of
-/// role bindings that were in the default namespace.
+/// Sets the namespace of every namespaced object (and the name of Namespace objects), the
+/// namespace fields of the configuration, and the namespace of role binding subjects that
+/// name a ServiceAccount being moved.
 pub(crate) fn apply_namespace(
     resources: &mut [Resource],
     config: &TransformerConfig,
     namespace: &str,
 ) {
+    let norm = |s: &str| {
+        if s.is_empty() {
+            "default".to_string()
+        } else {
+            s.to_string()
+        }
+    };
+    let accounts: Vec<(String, String)> = resources
+        .iter()
+        .filter(|r| r.group().is_empty() && r.kind() == "ServiceAccount")
+        .map(|r| (r.name().to_string(), norm(r.namespace())))
+        .collect();
     for res in resources.iter_mut() {
         if res.is_namespaced() {
             res.set_namespace(namespace);
@@ -115,9 +128,12 @@ pub(crate) fn apply_namespace(
             && let Some(Value::Array(subjects)) = res.obj.get_mut("subjects")
         {
             for s in subjects.iter_mut().filter_map(Value::as_object_mut) {
-                let is_sa = s.get("kind").and_then(Value::as_str) == Some("ServiceAccount");
-                let ns = s.get("namespace").and_then(Value::as_str).unwrap_or("");
-                if is_sa && (ns.is_empty() || ns == "default") {
+                if s.get("kind").and_then(Value::as_str) != Some("ServiceAccount") {
+                    continue;
+                }
+                let name = s.get("name").and_then(Value::as_str).unwrap_or("");
+                let ns = norm(s.get("namespace").and_then(Value::as_str).unwrap_or(""));
+                if accounts.iter().any(|(n, a)| n == name && *a == ns) {
                     s.insert("namespace".into(), Value::String(namespace.to_string()));
                 }
             }

@@ -45,6 +45,8 @@ pub struct Change {
     pub event: EventType,
     /// The object after the change (before it, for deletions).
     pub object: Arc<Value>,
+    /// The object before a modification.
+    pub previous: Option<Arc<Value>>,
 }
 
 #[derive(Default)]
@@ -190,12 +192,20 @@ impl Store {
         }
     }
 
-    fn record(&self, st: &mut State, resource: &str, event: EventType, object: Arc<Value>) {
+    fn record(
+        &self,
+        st: &mut State,
+        resource: &str,
+        event: EventType,
+        object: Arc<Value>,
+        previous: Option<Arc<Value>>,
+    ) {
         let change = Arc::new(Change {
             rv: st.rv,
             resource: resource.to_string(),
             event,
             object,
+            previous,
         });
         let t = st.tables.entry(resource.to_string()).or_default();
         t.log.push_back(change.clone());
@@ -219,13 +229,13 @@ impl Store {
         let key = key_of(&obj);
         let obj = Arc::new(obj);
         let t = st.tables.entry(resource.to_string()).or_default();
-        let existed = t.objects.insert(key, obj.clone()).is_some();
-        let ev = if existed {
+        let previous = t.objects.insert(key, obj.clone());
+        let ev = if previous.is_some() {
             EventType::Modified
         } else {
             EventType::Added
         };
-        self.record(&mut st, resource, ev, obj.clone());
+        self.record(&mut st, resource, ev, obj.clone(), previous);
         obj
     }
 
@@ -240,7 +250,7 @@ impl Store {
         let mut gone = (*old).clone();
         gone["metadata"]["resourceVersion"] = Value::String(st.rv.to_string());
         let gone = Arc::new(gone);
-        self.record(&mut st, resource, EventType::Deleted, gone.clone());
+        self.record(&mut st, resource, EventType::Deleted, gone.clone(), None);
         Some(gone)
     }
 

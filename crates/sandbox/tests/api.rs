@@ -1036,3 +1036,58 @@ async fn unauthenticated_requests_are_rejected() {
     assert_eq!((s.code, s.reason.as_str()), (401, "Unauthorized"));
     tc.finish().await;
 }
+
+#[tokio::test]
+async fn selector_watches_see_objects_enter_and_leave() {
+    let mut tc = TestCluster::start().await;
+    let ns = tc.namespace("selwatch").await;
+    let api: Api<ConfigMap> = Api::namespaced(tc.client.clone(), &ns);
+    let rv = api
+        .list(&ListParams::default())
+        .await
+        .expect("list")
+        .metadata
+        .resource_version
+        .expect("rv");
+    let wp = WatchParams::default()
+        .labels("tier=web")
+        .timeout(10)
+        .disable_bookmarks();
+    let mut stream = api.watch(&wp, &rv).await.expect("watch").boxed();
+    let mut c = cm("router", json!({}));
+    c.metadata.labels = Some([("tier".to_string(), "web".to_string())].into());
+    api.create(&PostParams::default(), &c)
+        .await
+        .expect("create");
+    let relabel = |tier: &'static str| {
+        let api = api.clone();
+        async move {
+            api.patch(
+                "router",
+                &PatchParams::default(),
+                &Patch::Merge(json!({"metadata": {"labels": {"tier": tier}}})),
+            )
+            .await
+            .expect("relabel");
+        }
+    };
+    relabel("db").await;
+    relabel("web").await;
+    let mut kinds = Vec::new();
+    while kinds.len() < 3 {
+        let ev = tokio::time::timeout(Duration::from_secs(10), stream.try_next())
+            .await
+            .expect("in time")
+            .expect("ok")
+            .expect("open");
+        match ev {
+            WatchEvent::Added(_) => kinds.push("ADDED"),
+            WatchEvent::Modified(_) => kinds.push("MODIFIED"),
+            WatchEvent::Deleted(_) => kinds.push("DELETED"),
+            WatchEvent::Bookmark(_) => {}
+            WatchEvent::Error(e) => panic!("{e:?}"),
+        }
+    }
+    assert_eq!(kinds, vec!["ADDED", "DELETED", "ADDED"]);
+    tc.finish().await;
+}

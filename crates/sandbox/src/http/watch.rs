@@ -16,6 +16,7 @@ use crate::apiserver::ListQuery;
 use crate::meta;
 use crate::resources::ResourceType;
 use crate::status::ApiError;
+use crate::store::{Change, EventType};
 
 fn line(v: &Value) -> Bytes {
     let mut b = serde_json::to_vec(v).unwrap_or_default();
@@ -98,15 +99,26 @@ pub fn start(
                 return;
             }
         }
+        // an object that starts or stops matching the selectors is ADDED or DELETED
+        let event_of = |c: &Change| -> Option<&'static str> {
+            let now = matches(&c.object);
+            let before = c.previous.as_deref().map(&matches);
+            match (c.event, before, now) {
+                (EventType::Modified, Some(false), true) => Some("ADDED"),
+                (EventType::Modified, Some(true), false) => Some("DELETED"),
+                (_, _, false) => None,
+                (e, _, true) => Some(e.as_str()),
+            }
+        };
         for c in &sub.backlog {
             last_rv = last_rv.max(c.rv);
-            if matches(&c.object)
-                && tx
-                    .send(line(
-                        &json!({"type": c.event.as_str(), "object": with_type(&rt, &c.object)}),
-                    ))
-                    .await
-                    .is_err()
+            let Some(ty) = event_of(c) else { continue };
+            if tx
+                .send(line(
+                    &json!({"type": ty, "object": with_type(&rt, &c.object)}),
+                ))
+                .await
+                .is_err()
             {
                 return;
             }
@@ -138,8 +150,8 @@ pub fn start(
                     Ok(c) => {
                         if c.resource != rt.id() { continue; }
                         last_rv = last_rv.max(c.rv);
-                        if !matches(&c.object) { continue; }
-                        let ev = json!({"type": c.event.as_str(), "object": with_type(&rt, &c.object)});
+                        let Some(ty) = event_of(&c) else { continue };
+                        let ev = json!({"type": ty, "object": with_type(&rt, &c.object)});
                         if tx.send(line(&ev)).await.is_err() { return; }
                     }
                     Err(broadcast::error::RecvError::Lagged(_)) | Err(broadcast::error::RecvError::Closed) => return,

@@ -32,6 +32,24 @@ fn int_or_percent(v: &Value, total: i64, round_up: bool) -> i64 {
     }
 }
 
+/// Whether a ReplicaSet's template is the Deployment's, ignoring the pod-template-hash label
+/// (how the controller recognises a rolled-back template).
+fn same_template(rs_template: &Value, template: &Value) -> bool {
+    fn normal(t: &Value) -> Value {
+        let mut t = t.clone();
+        if let Some(m) = t["metadata"].as_object_mut() {
+            if m.get("creationTimestamp").is_some_and(Value::is_null) {
+                m.remove("creationTimestamp");
+            }
+            if let Some(l) = m.get_mut("labels").and_then(Value::as_object_mut) {
+                l.remove("pod-template-hash");
+            }
+        }
+        t
+    }
+    normal(rs_template) == normal(template)
+}
+
 fn st(o: &Value, k: &str) -> i64 {
     o["status"][k].as_i64().unwrap_or(0)
 }
@@ -51,7 +69,7 @@ pub fn reconcile(sim: &mut Sim, ns: &str, name: &str) {
     all.sort_by_key(|rs| revision(rs));
     let new_rs = all
         .iter()
-        .find(|rs| rs["metadata"]["labels"]["pod-template-hash"] == hash.as_str())
+        .find(|rs| same_template(&rs["spec"]["template"], &template))
         .cloned();
     let paused = d["spec"]["paused"].as_bool() == Some(true);
     let recreate = d["spec"]["strategy"]["type"] == "Recreate";
@@ -304,6 +322,17 @@ pub fn reconcile(sim: &mut Sim, ns: &str, name: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rolled_back_templates_match_their_replica_set() {
+        let t = json!({"metadata": {"labels": {"app": "a"}}, "spec": {"containers": [{"name": "c", "image": "i"}]}});
+        let mut rs = t.clone();
+        rs["metadata"]["labels"]["pod-template-hash"] = json!("abc");
+        rs["metadata"]["creationTimestamp"] = Value::Null;
+        assert!(same_template(&rs, &t));
+        rs["spec"]["containers"][0]["image"] = json!("j");
+        assert!(!same_template(&rs, &t));
+    }
 
     #[test]
     fn percentages_round_like_kubernetes() {

@@ -18,6 +18,7 @@ pub mod result;
 
 pub use operation::{OperationError, OperationEvent, OperationMachine, Transition};
 pub use plan::{
-    HookDeletePolicy, PlanError, PlanInput, PlanOptions, SyncPlan, SyncTask, TaskAction, plan,
+    HookDeletePolicy, PlanError, PlanInput, PlanOptions, SyncPlan, SyncTask, TaskAction,
+    is_tracked_by, plan,
 };
 pub use result::{ResourceOutcome, SyncResult};

@@ -15,7 +15,7 @@ use crate::patch::{
     PatchBody, apply_json6902, apply_strategic, describe_patch, find_named, parse_patch_text,
     select,
 };
-use crate::resource::{Behavior, Resource};
+use crate::resource::{Behavior, Resource, Source};
 use crate::{AppOverrides, KustomizeOptions, Reorder, transform};
 
 /// What a kustomization and everything below it produced so far.
@@ -91,9 +91,14 @@ impl Builder<'_> {
                 .map(|l| (l.order_first.as_slice(), l.order_last.as_slice()));
             crate::sort::legacy_sort(&mut acc.resources, custom);
         }
-        let mut out: Vec<Value> = acc.resources.into_iter().map(|r| r.obj).collect();
-        crate::metadata::apply_build_metadata(&mut out, &kust.build_metadata, &file)?;
-        Ok(out)
+        let root_dir = file.parent().map(Path::to_path_buf).unwrap_or_default();
+        crate::metadata::apply_build_metadata(
+            &mut acc.resources,
+            &kust.build_metadata,
+            &file,
+            &root_dir,
+        )?;
+        Ok(acc.resources.into_iter().map(|r| r.obj).collect())
     }
 
     fn load(&self, dir: &Path) -> Result<(Kustomization, PathBuf), KustomizeError> {
@@ -201,7 +206,9 @@ impl Builder<'_> {
                         source,
                     })?;
                 for obj in crate::yaml::parse_objects(&text, &path)? {
-                    acc.append(Resource::new(obj), &file)?;
+                    let mut res = Resource::new(obj);
+                    res.source = Some(Source::File(path.clone()));
+                    acc.append(res, &file)?;
                 }
             }
         }
@@ -288,7 +295,14 @@ impl Builder<'_> {
                     .map(|g| (g, GeneratedKind::Secret)),
             );
         for (g, kind) in gens {
-            let res = generate(g, kind, kust.generator_options.as_ref(), loader, file)?;
+            let mut res = generate(g, kind, kust.generator_options.as_ref(), loader, file)?;
+            res.source = Some(Source::Generated {
+                kustomization: file.clone(),
+                generator: match kind {
+                    GeneratedKind::ConfigMap => "ConfigMapGenerator",
+                    GeneratedKind::Secret => "SecretGenerator",
+                },
+            });
             let id = res.id();
             let existing = acc.resources.iter().position(|r| {
                 r.kind() == res.kind()

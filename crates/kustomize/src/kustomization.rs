@@ -273,3 +273,53 @@ impl Kustomization {
         self.kind.as_deref() == Some("Component")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn fields_parse_with_numbers_as_strings() {
+        let k = Kustomization::parse(
+            "namePrefix: a-\ncommonLabels:\n  version: 2\n  gpu: true\nreplicas:\n- name: x\n  count: 3\n",
+            Path::new("kustomization.yaml"),
+        )
+        .unwrap();
+        assert_eq!(k.name_prefix.as_deref(), Some("a-"));
+        assert_eq!(
+            k.common_labels,
+            [
+                ("version".to_string(), "2".to_string()),
+                ("gpu".to_string(), "true".to_string())
+            ]
+        );
+        assert_eq!(k.replicas[0].count, 3);
+    }
+
+    #[test]
+    fn unknown_fields_are_errors_naming_the_file() {
+        let err =
+            Kustomization::parse("namePrefx: a-\n", Path::new("k/kustomization.yaml")).unwrap_err();
+        let msg = err.to_string();
+        assert!(
+            msg.contains("k/kustomization.yaml") && msg.contains("namePrefx"),
+            "{msg}"
+        );
+    }
+
+    proptest! {
+        #[test]
+        fn parse_never_panics(text in "[a-zA-Z:\\- \\n\\[\\]{}\"'#0-9]{0,120}") {
+            let _ = Kustomization::parse(&text, Path::new("kustomization.yaml"));
+        }
+
+        #[test]
+        fn parse_never_panics_on_known_fields(
+            field in prop::sample::select(vec!["resources", "namePrefix", "commonLabels", "patches", "images", "replicas", "configMapGenerator", "labels", "sortOptions"]),
+            value in "[a-z0-9:\\- \\[\\]{}]{0,30}",
+        ) {
+            let _ = Kustomization::parse(&format!("{field}: {value}\n"), Path::new("kustomization.yaml"));
+        }
+    }
+}

@@ -17,6 +17,18 @@ pub(crate) enum Behavior {
     Replace,
 }
 
+/// Where an object came from, for `buildMetadata: [originAnnotations]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Source {
+    /// Read from a file (absolute path).
+    File(std::path::PathBuf),
+    /// Made by a generator configured in a kustomization file (absolute path).
+    Generated {
+        kustomization: std::path::PathBuf,
+        generator: &'static str,
+    },
+}
+
 /// The identity of an object: group, version, kind, namespace, name.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) struct ResId {
@@ -74,6 +86,8 @@ pub(crate) struct Resource {
     pub prefixes: Vec<String>,
     /// Name suffixes applied, innermost first.
     pub suffixes: Vec<String>,
+    /// Where the object came from.
+    pub source: Option<Source>,
 }
 
 fn str_at<'a>(v: &'a Value, a: &str, b: Option<&str>) -> &'a str {
@@ -96,6 +110,7 @@ impl Resource {
             behavior: Behavior::Create,
             prefixes: Vec::new(),
             suffixes: Vec::new(),
+            source: None,
         }
     }
 

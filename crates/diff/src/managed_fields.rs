@@ -209,7 +209,35 @@ fn parse_element(key: &str) -> Result<PathElement, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
     use serde_json::json;
+
+    fn fields_v1() -> impl Strategy<Value = Value> {
+        let key = prop_oneof![
+            "f:[a-zA-Z.]{0,6}",
+            "k:\\{\"name\":\"[a-z]{0,4}\"\\}",
+            "k:[{}\\[\\]\":a-z0-9,]{0,12}",
+            "v:[\"a-z0-9]{0,6}",
+            "i:-?[0-9]{0,3}",
+            Just(".".to_string()),
+            "[a-z:]{0,4}",
+        ];
+        Just(json!({})).prop_recursive(4, 32, 4, move |inner| {
+            prop::collection::vec((key.clone(), inner), 0..4)
+                .prop_map(|pairs| Value::Object(pairs.into_iter().collect()))
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn parse_never_panics(v in fields_v1(), item in "[a-z]{0,4}", i in 0usize..4) {
+            if let Ok(set) = FieldSet::parse(&v) {
+                let _ = set.element(&json!({"name": item}), i);
+                let mut obj = json!({"a": [{"name": item}], "b": {"c": 1}});
+                set.remove_from(&mut obj);
+            }
+        }
+    }
 
     fn fields() -> Value {
         json!({

@@ -104,6 +104,21 @@ proptest! {
     }
 
     #[test]
+    fn config_map_parsing_never_panics(
+        key in prop_oneof![
+            Just("resource.customizations".to_string()),
+            "resource\\.customizations\\.health\\.[a-z._*]{0,10}",
+        ],
+        text in "[a-z:/*\\n \\-\"'|.{}]{0,80}",
+    ) {
+        let cm = json!({"kind": "ConfigMap", "data": {key: text}});
+        if let Ok(c) = ferrocd_health::HealthCustomizations::from_config_map(&cm) {
+            let obj = json!({"apiVersion": "a.b/v1", "kind": "K", "metadata": {"name": "x"}});
+            let _ = ferrocd_health::assess(&obj, &c);
+        }
+    }
+
+    #[test]
     fn never_panics_on_any_json(v in json_value()) {
         let _ = assess_with_children(&v, &[], &HealthCustomizations::default());
     }

@@ -293,6 +293,27 @@ async fn apply_dry_run_diff_wait_rollout_patch() {
         "strategic merge kept the image:\n{yaml}"
     );
 
+    let pod = tc.kubectl_ok(
+        &[
+            "-n",
+            &ns,
+            "get",
+            "pods",
+            "-l",
+            "app=mlflow",
+            "-o",
+            "jsonpath={.items[0].metadata.name}",
+        ],
+        None,
+    );
+    let logs = tc.kubectl_ok(&["-n", &ns, "logs", pod.trim()], None);
+    assert!(logs.contains("is simulated"), "{logs}");
+    let described = tc.kubectl_ok(&["-n", &ns, "describe", "deployment", "mlflow"], None);
+    assert!(
+        described.contains("ScalingReplicaSet") && described.contains("NewReplicaSetAvailable"),
+        "{described}"
+    );
+
     // a second applier conflicts on replicas now owned by kubectl-patch
     let conflict = tc.kubectl_stdin(&["apply", "--server-side", "-f", "-"], Some(&v2));
     assert!(!conflict.status.success());

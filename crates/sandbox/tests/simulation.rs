@@ -441,6 +441,19 @@ async fn gpu_requests_beyond_capacity_stay_pending() {
         }
     })
     .await;
+    // the scheduler explains itself in an Event, as kubectl describe shows
+    let events: Api<k8s_openapi::api::core::v1::Event> = Api::namespaced(tc.client.clone(), &ns);
+    let ev = events
+        .list(&ListParams::default().fields("involvedObject.name=llama-70b"))
+        .await
+        .expect("events")
+        .items;
+    assert!(
+        ev.iter()
+            .any(|e| e.reason.as_deref() == Some("FailedScheduling")
+                && e.type_.as_deref() == Some("Warning")),
+        "{ev:?}"
+    );
     let big = pods.get("llama-70b").await.expect("pod");
     assert_eq!(big.status.and_then(|s| s.phase).as_deref(), Some("Pending"));
     assert!(big.spec.and_then(|s| s.node_name).is_none());

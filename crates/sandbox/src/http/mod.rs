@@ -299,6 +299,7 @@ fn resolve(
     if let Some(sub) = &t.subresource {
         let ok = (sub == "status" && t.rt.status_subresource)
             || (sub == "scale" && t.rt.scale_subresource)
+            || (sub == "log" && t.rt.kind == "Pod" && !t.rt.custom)
             || (sub == "finalize" && t.rt.kind == "Namespace");
         if !ok {
             return Err(ApiError::no_resource());
@@ -461,6 +462,9 @@ async fn dispatch(
                 return Ok(json_response(200, &api.get_scale(&rt, &ns, name)?));
             }
             let o = api.get(&rt, &ns, name)?;
+            if t.subresource.as_deref() == Some("log") {
+                return Ok(pod_log(&o, q.get("container").map(String::as_str)));
+            }
             if accept.contains("as=Table") {
                 return Ok(json_response(200, &table::from_object(&rt, &o)));
             }
@@ -577,6 +581,30 @@ async fn dispatch(
             "the server does not allow this method on the requested resource ({m})"
         ))),
     }
+}
+
+/// The simulated log of a pod's container: nothing runs, so it says so.
+fn pod_log(pod: &Value, container: Option<&str>) -> Response<Body> {
+    let first = pod["spec"]["containers"][0]["name"]
+        .as_str()
+        .unwrap_or_default();
+    let name = container.unwrap_or(first);
+    let image = pod["spec"]["containers"]
+        .as_array()
+        .and_then(|cs| cs.iter().find(|c| c["name"] == name))
+        .and_then(|c| c["image"].as_str())
+        .unwrap_or_default();
+    let started = pod["status"]["startTime"].as_str().unwrap_or_default();
+    let text = format!(
+        "{started} ferrocd sandbox: container {name} ({image}) of pod {}/{} is simulated; no process runs and there is no output\n",
+        crate::meta::namespace(pod),
+        crate::meta::name(pod)
+    );
+    Response::builder()
+        .status(200)
+        .header(header::CONTENT_TYPE, "text/plain")
+        .body(Body::from(text))
+        .unwrap_or_default()
 }
 
 /// The `host:port` string of an address.

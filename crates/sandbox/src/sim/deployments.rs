@@ -135,6 +135,16 @@ pub fn reconcile(sim: &mut Sim, ns: &str, name: &str) {
             });
             match sim.create(ids::REPLICASETS, ns, rs, "kube-controller-manager") {
                 Ok(rs) => {
+                    sim.event(
+                        &d,
+                        false,
+                        "ScalingReplicaSet",
+                        &format!(
+                            "Scaled up replica set {} from 0 to {replicas}",
+                            meta::name(&rs)
+                        ),
+                        "deployment-controller",
+                    );
                     created_now = Some(meta::name(&rs).to_string());
                     Some(Arc::new(rs))
                 }

@@ -61,12 +61,14 @@ pub fn reconcile(sim: &mut Sim, ns: &str, name: &str) {
             {"type": "Complete", "status": "True", "reason": "CompletionsReached", "message": msg, "lastProbeTime": now, "lastTransitionTime": now}
         ]);
         status["completionTime"] = json!(now);
+        sim.event(&job, false, "Completed", "Job completed", "job-controller");
         status["ready"] = json!(0);
     } else if failed > backoff {
         for p in &active {
             sim.delete(ids::PODS, ns, meta::name(p), Propagation::Background);
         }
         let msg = "Job has reached the specified backoff limit";
+        sim.event(&job, true, "BackoffLimitExceeded", msg, "job-controller");
         status["conditions"] = json!([
             {"type": "FailureTarget", "status": "True", "reason": "BackoffLimitExceeded", "message": msg, "lastProbeTime": now, "lastTransitionTime": now},
             {"type": "Failed", "status": "True", "reason": "BackoffLimitExceeded", "message": msg, "lastProbeTime": now, "lastTransitionTime": now}

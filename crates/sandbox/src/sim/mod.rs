@@ -173,6 +173,32 @@ impl Sim {
         self.api.create(&rt, ns, obj, &Self::ctx(manager))
     }
 
+    /// Records a core/v1 Event about `obj` (what `kubectl describe` shows).
+    pub(crate) fn event(
+        &self,
+        obj: &Value,
+        warning: bool,
+        reason: &str,
+        message: &str,
+        component: &str,
+    ) {
+        let ns = match meta::namespace(obj) {
+            "" => "default",
+            n => n,
+        };
+        let now = meta::now();
+        let e = json!({"apiVersion": "v1", "kind": "Event",
+            "metadata": {"name": format!("{}.{}", meta::name(obj), meta::random_suffix(10)), "namespace": ns},
+            "involvedObject": {"kind": obj["kind"], "namespace": meta::namespace(obj), "name": meta::name(obj),
+                "uid": meta::uid(obj), "apiVersion": obj["apiVersion"], "resourceVersion": meta::resource_version(obj)},
+            "reason": reason, "message": message, "type": if warning { "Warning" } else { "Normal" },
+            "source": {"component": component}, "reportingComponent": component, "reportingInstance": "",
+            "firstTimestamp": now, "lastTimestamp": now, "count": 1, "eventTime": null});
+        if let Err(e) = self.create("/events", ns, e, component) {
+            tracing::debug!(error = %e, "event not recorded");
+        }
+    }
+
     /// Replaces the status of an object when it differs.
     pub(crate) fn set_status(&self, id: &str, obj: &Value, status: Value, manager: &str) {
         if obj.get("status") == Some(&status) {

@@ -261,6 +261,7 @@ fn schedule(sim: &mut Sim, p: &Value) {
                 Some(c) if c["status"] == "False" => c["lastTransitionTime"].clone(),
                 _ => json!(meta::now()),
             };
+            sim.event(p, true, "FailedScheduling", &message, "default-scheduler");
             let mut st = p["status"].clone();
             st["phase"] = json!("Pending");
             st["conditions"] = json!([{"type": "PodScheduled", "status": "False", "lastProbeTime": null,

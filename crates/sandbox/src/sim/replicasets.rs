@@ -36,9 +36,18 @@ pub fn reconcile(sim: &mut Sim, ns: &str, name: &str) {
                 owner_ref(&rs, "apps/v1", "ReplicaSet"),
                 &extra,
             );
-            if let Err(e) = sim.create(ids::PODS, ns, pod, "kube-controller-manager") {
-                tracing::debug!(error = %e, "pod not created");
-                break;
+            match sim.create(ids::PODS, ns, pod, "kube-controller-manager") {
+                Ok(p) => sim.event(
+                    &rs,
+                    false,
+                    "SuccessfulCreate",
+                    &format!("Created pod: {}", meta::name(&p)),
+                    "replicaset-controller",
+                ),
+                Err(e) => {
+                    tracing::debug!(error = %e, "pod not created");
+                    break;
+                }
             }
         }
     } else if pods.len() > want {

@@ -1,8 +1,12 @@
-//! ferrocd-helm: Helm charts rendered natively on [`ferrocd_gotmpl`].
+//! ferrocd-helm: Helm charts rendered natively on [`ferrocd_gotmpl`], with
+//! the output of `helm template` (Helm v4.1).
 //!
-//! This first part is the Sprig function library ([`sprig::funcs`]): pure
-//! functions with Sprig's argument conventions and results, checked against
-//! the real `helm template`.
+//! - [`chart`]: loading a chart folder (Chart.yaml v1/v2, values, templates,
+//!   crds, subcharts, `.helmignore`), never reading outside it;
+//! - [`values`]: the `--set` grammar, coalescing with chart defaults, subchart
+//!   scoping and globals, dependency conditions/tags/aliases/import-values;
+//! - [`render`]: [`render_chart`], the whole pipeline;
+//! - [`sprig`] and Helm's own functions (`include`, `tpl`, `required`, `toYaml`, ...).
 //!
 //! ```
 //! use ferrocd_gotmpl::{ExecOptions, Template, Value};
@@ -15,4 +19,16 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod capabilities;
+pub mod chart;
+pub mod convert;
+mod error;
+pub mod files;
+pub mod funcs;
+pub mod render;
 pub mod sprig;
+pub mod values;
+pub mod yaml;
+
+pub use error::HelmError;
+pub use render::{RenderOptions, RenderedDoc, render_chart, to_helm_output};

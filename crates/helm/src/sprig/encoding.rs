@@ -53,7 +53,7 @@ fn write_json(out: &mut String, v: &Value, depth: usize) {
 }
 
 /// `encoding/json`'s float format: plain decimal, exponent form below 1e-6 or from 1e21.
-fn json_float(f: f64) -> String {
+pub(crate) fn json_float(f: f64) -> String {
     if !f.is_finite() {
         return "null".into();
     }

@@ -12,6 +12,7 @@ mod strings;
 
 use ferrocd_gotmpl::{FuncError, FuncMap, Value};
 
+pub(crate) use encoding::json_float;
 pub use encoding::to_json;
 
 use args::{boolean, is_empty, string};

@@ -1,0 +1,432 @@
+//! Loading a chart folder: Chart.yaml (apiVersion v1 or v2), values.yaml,
+//! values.schema.json, templates/, crds/, charts/ (subchart folders) and
+//! every other file for `.Files`, honouring `.helmignore`. Nothing outside
+//! the chart folder is ever read: symlinks are refused.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use serde_json::Value as Json;
+
+use crate::error::HelmError;
+use crate::values::floatify;
+
+/// A file of a chart, named by its slash-separated path inside the chart.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChartFile {
+    /// Path inside the chart, e.g. `templates/deployment.yaml`.
+    pub name: String,
+    /// Contents.
+    pub data: Vec<u8>,
+}
+
+/// One entry of Chart.yaml `dependencies` (or requirements.yaml in v1 charts).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Dependency {
+    /// The chart name.
+    pub name: String,
+    /// The version constraint.
+    pub version: String,
+    /// The repository URL.
+    pub repository: String,
+    /// Values paths that enable it (comma-separated in Chart.yaml; the first one found decides).
+    pub condition: Vec<String>,
+    /// Tags that enable it (`tags.<tag>` in values).
+    pub tags: Vec<String>,
+    /// The name it is known by in the parent (values key and template path).
+    pub alias: Option<String>,
+    /// `import-values`: pairs of (child path, parent path); parent path empty means the root.
+    pub import_values: Vec<(String, String)>,
+}
+
+/// Chart.yaml.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Metadata {
+    /// `apiVersion` (`v1` or `v2`).
+    pub api_version: String,
+    /// `name`.
+    pub name: String,
+    /// `version`.
+    pub version: String,
+    /// `appVersion`.
+    pub app_version: String,
+    /// `type`: `application` (default) or `library`.
+    pub chart_type: String,
+    /// `kubeVersion` constraint.
+    pub kube_version: String,
+    /// `dependencies`.
+    pub dependencies: Vec<Dependency>,
+    /// The whole Chart.yaml as parsed, for `.Chart`.
+    pub raw: Json,
+}
+
+impl Metadata {
+    /// Whether this is a library chart (templates parsed for their definitions, never rendered).
+    pub fn is_library(&self) -> bool {
+        self.chart_type == "library"
+    }
+}
+
+/// A loaded chart with its subcharts.
+#[derive(Clone, Debug, Default)]
+pub struct Chart {
+    /// Chart.yaml.
+    pub metadata: Metadata,
+    /// values.yaml (an object; numbers as float64).
+    pub values: Json,
+    /// values.schema.json, when present.
+    pub schema: Option<Json>,
+    /// Files under templates/.
+    pub templates: Vec<ChartFile>,
+    /// Every other file (crds/ included), for `.Files`.
+    pub files: Vec<ChartFile>,
+    /// Subcharts from charts/.
+    pub dependencies: Vec<Chart>,
+}
+
+impl Chart {
+    /// The files under crds/ (`.yaml`, `.yml`, `.json`).
+    pub fn crds(&self) -> impl Iterator<Item = &ChartFile> {
+        self.files.iter().filter(|f| {
+            f.name.starts_with("crds/")
+                && (f.name.ends_with(".yaml")
+                    || f.name.ends_with(".yml")
+                    || f.name.ends_with(".json"))
+        })
+    }
+}
+
+/// Loads the chart in folder `dir` and its subcharts.
+pub fn load_chart(dir: &Path) -> Result<Chart, HelmError> {
+    let meta = fs::symlink_metadata(dir).map_err(|source| HelmError::Io {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    if !meta.is_dir() {
+        return Err(HelmError::Metadata {
+            path: dir.to_path_buf(),
+            message: "not a chart folder".into(),
+        });
+    }
+    let ignore = Ignore::load(dir)?;
+    let mut files = Vec::new();
+    walk(dir, dir, "", &ignore, &mut files)?;
+    from_files(dir, files)
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> HelmError + '_ {
+    move |source| HelmError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+fn walk(
+    root: &Path,
+    dir: &Path,
+    rel: &str,
+    ignore: &Ignore,
+    out: &mut Vec<(String, PathBuf)>,
+) -> Result<(), HelmError> {
+    let mut entries: Vec<_> = fs::read_dir(dir)
+        .map_err(io(dir))?
+        .collect::<Result<_, _>>()
+        .map_err(io(dir))?;
+    entries.sort_by_key(|e| e.file_name());
+    for entry in entries {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let path = entry.path();
+        let rel_name = if rel.is_empty() {
+            name.clone()
+        } else {
+            format!("{rel}/{name}")
+        };
+        let ft = entry.file_type().map_err(io(&path))?;
+        if ft.is_symlink() {
+            return Err(HelmError::OutsideChart { path });
+        }
+        if ignore.ignored(&rel_name, ft.is_dir()) {
+            continue;
+        }
+        if ft.is_dir() {
+            // Subchart folders are loaded on their own (with their own .helmignore).
+            if rel == "charts" {
+                out.push((format!("{rel_name}/"), path));
+                continue;
+            }
+            walk(root, &path, &rel_name, ignore, out)?;
+        } else if ft.is_file() {
+            out.push((rel_name, path));
+        }
+    }
+    let _ = root;
+    Ok(())
+}
+
+fn from_files(dir: &Path, files: Vec<(String, PathBuf)>) -> Result<Chart, HelmError> {
+    let mut chart = Chart::default();
+    let mut chart_yaml = None;
+    let mut requirements = None;
+    let mut subdirs = Vec::new();
+    for (name, path) in files {
+        if let Some(sub) = name.strip_suffix('/') {
+            subdirs.push((sub.to_string(), path));
+            continue;
+        }
+        if name.starts_with("charts/") {
+            // Packaged subcharts (.tgz) and stray files under charts/ are not loaded.
+            continue;
+        }
+        let data = fs::read(&path).map_err(io(&path))?;
+        match name.as_str() {
+            "Chart.yaml" => chart_yaml = Some((path, data)),
+            "requirements.yaml" => requirements = Some((path, data)),
+            "values.yaml" => {
+                chart.values = parse_values_yaml(&data, &format!("{}/values.yaml", dir.display()))?
+            }
+            "values.schema.json" => {
+                chart.schema = Some(serde_json::from_slice(&data).map_err(|e| HelmError::Yaml {
+                    file: path.display().to_string(),
+                    message: e.to_string(),
+                })?)
+            }
+            "Chart.lock" | "requirements.lock" => {}
+            n if n.starts_with("templates/") => chart.templates.push(ChartFile { name, data }),
+            _ => chart.files.push(ChartFile { name, data }),
+        }
+    }
+    let (chart_path, data) = chart_yaml.ok_or_else(|| HelmError::Metadata {
+        path: dir.join("Chart.yaml"),
+        message: "Chart.yaml file is missing".into(),
+    })?;
+    chart.metadata = parse_metadata(&chart_path, &data)?;
+    if let Some((path, data)) = requirements
+        && chart.metadata.api_version == "v1"
+    {
+        let text = String::from_utf8_lossy(&data);
+        let raw = ferrocd_manifest::parse_yaml_value(&text, &path.display().to_string()).map_err(
+            |e| HelmError::Yaml {
+                file: path.display().to_string(),
+                message: e.to_string(),
+            },
+        )?;
+        chart.metadata.dependencies = parse_dependencies(&path, raw.get("dependencies"))?;
+    }
+    if chart.values.is_null() {
+        chart.values = Json::Object(Default::default());
+    }
+    for (_, path) in subdirs {
+        if path.join("Chart.yaml").exists() {
+            chart.dependencies.push(load_chart(&path)?);
+        }
+    }
+    Ok(chart)
+}
+
+/// Parses a values YAML file: an object (or empty), numbers as float64.
+pub(crate) fn parse_values_yaml(data: &[u8], file: &str) -> Result<Json, HelmError> {
+    let text = String::from_utf8_lossy(data);
+    if text
+        .lines()
+        .all(|l| l.trim().is_empty() || l.trim_start().starts_with('#') || l.trim() == "---")
+    {
+        return Ok(Json::Object(Default::default()));
+    }
+    let v = ferrocd_manifest::parse_yaml_value(&text, file).map_err(|e| HelmError::Yaml {
+        file: file.to_string(),
+        message: e.to_string(),
+    })?;
+    match v {
+        Json::Null => Ok(Json::Object(Default::default())),
+        Json::Object(_) => Ok(floatify(v)),
+        _ => Err(HelmError::Yaml {
+            file: file.to_string(),
+            message: "error unmarshaling JSON: cannot unmarshal into map[string]interface {}"
+                .into(),
+        }),
+    }
+}
+
+fn str_field(raw: &Json, key: &str) -> String {
+    match raw.get(key) {
+        Some(Json::String(s)) => s.clone(),
+        Some(Json::Number(n)) => n.to_string(),
+        Some(Json::Bool(b)) => b.to_string(),
+        _ => String::new(),
+    }
+}
+
+fn parse_metadata(path: &Path, data: &[u8]) -> Result<Metadata, HelmError> {
+    let text = String::from_utf8_lossy(data);
+    let raw =
+        ferrocd_manifest::parse_yaml_value(&text, &path.display().to_string()).map_err(|e| {
+            HelmError::Yaml {
+                file: path.display().to_string(),
+                message: e.to_string(),
+            }
+        })?;
+    if !raw.is_object() {
+        return Err(HelmError::Metadata {
+            path: path.to_path_buf(),
+            message: "Chart.yaml is not a mapping".into(),
+        });
+    }
+    let meta = Metadata {
+        api_version: str_field(&raw, "apiVersion"),
+        name: str_field(&raw, "name"),
+        version: str_field(&raw, "version"),
+        app_version: str_field(&raw, "appVersion"),
+        chart_type: str_field(&raw, "type"),
+        kube_version: str_field(&raw, "kubeVersion"),
+        dependencies: parse_dependencies(path, raw.get("dependencies"))?,
+        raw: raw.clone(),
+    };
+    let bad = |message: &str| HelmError::Metadata {
+        path: path.to_path_buf(),
+        message: message.to_string(),
+    };
+    if meta.api_version.is_empty() {
+        return Err(bad("validation: chart.metadata.apiVersion is required"));
+    }
+    if meta.api_version != "v1" && meta.api_version != "v2" {
+        return Err(bad(&format!(
+            "validation: chart.metadata.apiVersion {:?} is invalid",
+            meta.api_version
+        )));
+    }
+    if meta.name.is_empty() {
+        return Err(bad("validation: chart.metadata.name is required"));
+    }
+    if meta.name.contains('/') || meta.name.contains('\\') || meta.name.contains("..") {
+        return Err(bad(&format!(
+            "validation: chart.metadata.name {:?} is invalid",
+            meta.name
+        )));
+    }
+    if meta.version.is_empty() {
+        return Err(bad("validation: chart.metadata.version is required"));
+    }
+    if !matches!(meta.chart_type.as_str(), "" | "application" | "library") {
+        return Err(bad(&format!(
+            "validation: chart.metadata.type {:?} is invalid",
+            meta.chart_type
+        )));
+    }
+    Ok(meta)
+}
+
+fn parse_dependencies(path: &Path, v: Option<&Json>) -> Result<Vec<Dependency>, HelmError> {
+    let Some(Json::Array(items)) = v else {
+        return Ok(Vec::new());
+    };
+    let mut deps = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        if !item.is_object() {
+            return Err(HelmError::Metadata {
+                path: path.to_path_buf(),
+                message: format!("dependencies[{i}] is not a mapping"),
+            });
+        }
+        let list = |s: String| -> Vec<String> {
+            s.split(',')
+                .map(|p| p.trim().to_string())
+                .filter(|p| !p.is_empty())
+                .collect()
+        };
+        let tags = match item.get("tags") {
+            Some(Json::Array(t)) => t
+                .iter()
+                .filter_map(|x| x.as_str().map(str::to_string))
+                .collect(),
+            _ => Vec::new(),
+        };
+        let mut imports = Vec::new();
+        if let Some(Json::Array(iv)) = item.get("import-values") {
+            for x in iv {
+                match x {
+                    Json::String(s) => imports.push((format!("exports.{s}"), String::new())),
+                    Json::Object(m) => {
+                        let child = m.get("child").and_then(Json::as_str).unwrap_or_default();
+                        let parent = m.get("parent").and_then(Json::as_str).unwrap_or_default();
+                        imports.push((child.to_string(), parent.to_string()));
+                    }
+                    _ => {}
+                }
+            }
+        }
+        let alias = str_field(item, "alias");
+        deps.push(Dependency {
+            name: str_field(item, "name"),
+            version: str_field(item, "version"),
+            repository: str_field(item, "repository"),
+            condition: list(str_field(item, "condition")),
+            tags,
+            alias: (!alias.is_empty()).then_some(alias),
+            import_values: imports,
+        });
+    }
+    Ok(deps)
+}
+
+/// `.helmignore` rules: `#` comments, `!` negation, a trailing `/` matches
+/// folders only, patterns without `/` match a base name, others the path.
+struct Ignore {
+    rules: Vec<(bool, bool, bool, globset::GlobMatcher)>,
+}
+
+impl Ignore {
+    fn load(dir: &Path) -> Result<Self, HelmError> {
+        let path = dir.join(".helmignore");
+        let mut rules = Vec::new();
+        let text = match fs::symlink_metadata(&path) {
+            Ok(m) if m.file_type().is_symlink() => return Err(HelmError::OutsideChart { path }),
+            Ok(_) => fs::read_to_string(&path).map_err(io(&path))?,
+            Err(_) => String::new(),
+        };
+        for line in text.lines() {
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let (negate, pat) = match line.strip_prefix('!') {
+                Some(p) => (true, p),
+                None => (false, line),
+            };
+            let (dir_only, pat) = match pat.strip_suffix('/') {
+                Some(p) => (true, p),
+                None => (false, pat),
+            };
+            let pat = pat.trim_start_matches("./").trim_start_matches('/');
+            let by_base = !pat.contains('/');
+            if let Ok(g) = globset::GlobBuilder::new(pat)
+                .literal_separator(true)
+                .build()
+            {
+                rules.push((negate, dir_only, by_base, g.compile_matcher()));
+            }
+        }
+        Ok(Self { rules })
+    }
+
+    fn ignored(&self, rel: &str, is_dir: bool) -> bool {
+        if rel == ".helmignore" {
+            return true;
+        }
+        let base = rel.rsplit('/').next().unwrap_or(rel);
+        let mut ignored = false;
+        for (negate, dir_only, by_base, m) in &self.rules {
+            if *dir_only && !is_dir {
+                continue;
+            }
+            let hit = if *by_base {
+                m.is_match(base)
+            } else {
+                m.is_match(rel)
+            };
+            if hit {
+                ignored = !negate;
+            }
+        }
+        ignored
+    }
+}

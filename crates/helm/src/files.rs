@@ -1,0 +1,198 @@
+//! `.Files`: the chart's non-template files (Helm's `chart.Files`) with
+//! `Get`, `GetBytes`, `Glob`, `Lines`, `AsConfig` and `AsSecrets`.
+
+use std::sync::Arc;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use ferrocd_gotmpl::{FuncError, Map, Object, Value};
+
+use crate::yaml::to_yaml;
+
+/// A set of chart files as templates see them.
+#[derive(Debug, Clone, Default)]
+pub struct Files {
+    files: Arc<Vec<(String, Vec<u8>)>>,
+}
+
+impl Files {
+    /// Files by path inside the chart.
+    pub fn new(files: Vec<(String, Vec<u8>)>) -> Self {
+        Self {
+            files: Arc::new(files),
+        }
+    }
+
+    fn get(&self, name: &str) -> Option<&[u8]> {
+        self.files
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, d)| d.as_slice())
+    }
+
+    fn by_basename(&self, f: impl Fn(&[u8]) -> String) -> Value {
+        let m = Map::new();
+        for (name, data) in self.files.iter() {
+            let base = name.rsplit('/').next().unwrap_or(name);
+            m.insert(base.to_string(), Value::from(f(data)));
+        }
+        Value::Map(m)
+    }
+}
+
+fn name_arg(args: &[Value]) -> Result<&str, FuncError> {
+    FuncError::check_arity(args, 1)?;
+    match &args[0] {
+        Value::String(s) => Ok(s),
+        other => Err(FuncError::WrongType {
+            expected: "string".into(),
+            got: other.type_name(),
+        }),
+    }
+}
+
+impl Object for Files {
+    fn type_name(&self) -> String {
+        "chart.Files".into()
+    }
+
+    fn field(&self, _name: &str) -> Option<Value> {
+        None
+    }
+
+    fn has_method(&self, name: &str) -> bool {
+        matches!(
+            name,
+            "Get" | "GetBytes" | "Glob" | "Lines" | "AsConfig" | "AsSecrets"
+        )
+    }
+
+    fn call_method(&self, name: &str, args: &[Value]) -> Result<Value, FuncError> {
+        match name {
+            "Get" => {
+                let n = name_arg(args)?;
+                Ok(Value::from(
+                    self.get(n)
+                        .map(|d| String::from_utf8_lossy(d).into_owned())
+                        .unwrap_or_default(),
+                ))
+            }
+            "GetBytes" => {
+                let n = name_arg(args)?;
+                Ok(Value::list(
+                    self.get(n)
+                        .unwrap_or_default()
+                        .iter()
+                        .map(|b| Value::Uint64(u64::from(*b))),
+                ))
+            }
+            "Lines" => {
+                let n = name_arg(args)?;
+                let text = self
+                    .get(n)
+                    .map(|d| String::from_utf8_lossy(d).into_owned())
+                    .unwrap_or_default();
+                if text.is_empty() {
+                    return Ok(Value::list([]));
+                }
+                let text = text.strip_suffix('\n').unwrap_or(&text);
+                Ok(Value::list(text.split('\n').map(Value::from)))
+            }
+            "Glob" => {
+                let pattern = name_arg(args)?;
+                let glob = globset::GlobBuilder::new(pattern)
+                    .literal_separator(true)
+                    .build()
+                    .map_err(|e| FuncError::msg(e.to_string()))?
+                    .compile_matcher();
+                let picked = self
+                    .files
+                    .iter()
+                    .filter(|(n, _)| glob.is_match(n))
+                    .cloned()
+                    .collect();
+                Ok(Value::Object(Arc::new(Files::new(picked))))
+            }
+            "AsConfig" => {
+                FuncError::check_arity(args, 0)?;
+                if self.files.is_empty() {
+                    return Ok(Value::from(""));
+                }
+                Ok(Value::from(to_yaml(
+                    &self.by_basename(|d| String::from_utf8_lossy(d).into_owned()),
+                )))
+            }
+            "AsSecrets" => {
+                FuncError::check_arity(args, 0)?;
+                if self.files.is_empty() {
+                    return Ok(Value::from(""));
+                }
+                Ok(Value::from(to_yaml(
+                    &self.by_basename(|d| STANDARD.encode(d)),
+                )))
+            }
+            other => Err(FuncError::msg(format!("no method {other}"))),
+        }
+    }
+
+    fn display(&self) -> String {
+        let names: Vec<String> = self
+            .files
+            .iter()
+            .map(|(n, d)| format!("{n}:{:?}", d))
+            .collect();
+        format!("map[{}]", names.join(" "))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn files() -> Files {
+        Files::new(vec![
+            (
+                "config/airflow.cfg".into(),
+                b"[core]\nexecutor = KubernetesExecutor\n".to_vec(),
+            ),
+            ("config/webserver.py".into(), b"AUTH = 1".to_vec()),
+            ("dags/etl.py".into(), b"print(1)".to_vec()),
+        ])
+    }
+
+    #[test]
+    fn get_lines_glob_as_config() {
+        let f = files();
+        assert_eq!(
+            f.call_method("Get", &[Value::from("dags/etl.py")]).unwrap(),
+            Value::from("print(1)")
+        );
+        assert_eq!(
+            f.call_method("Get", &[Value::from("nope")]).unwrap(),
+            Value::from("")
+        );
+        assert_eq!(
+            f.call_method("Lines", &[Value::from("config/airflow.cfg")])
+                .unwrap(),
+            Value::list([
+                Value::from("[core]"),
+                Value::from("executor = KubernetesExecutor")
+            ])
+        );
+        let Value::Object(g) = f.call_method("Glob", &[Value::from("config/*")]).unwrap() else {
+            panic!("glob must return files")
+        };
+        assert_eq!(
+            g.call_method("AsConfig", &[]).unwrap(),
+            Value::from(
+                "airflow.cfg: |\n  [core]\n  executor = KubernetesExecutor\nwebserver.py: AUTH = 1"
+            )
+        );
+        assert_eq!(
+            g.call_method("AsSecrets", &[]).unwrap(),
+            Value::from(
+                "airflow.cfg: W2NvcmVdCmV4ZWN1dG9yID0gS3ViZXJuZXRlc0V4ZWN1dG9yCg==\nwebserver.py: QVVUSCA9IDE="
+            )
+        );
+    }
+}

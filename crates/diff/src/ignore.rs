@@ -219,3 +219,63 @@ pub fn validate(rules: &[IgnoreRule]) -> Result<(), DiffError> {
     }
     Ok(())
 }
+
+/// Sync option `RespectIgnoreDifferences=true`: the desired object to apply, where every
+/// field an ignoreDifferences rule selects keeps its live value (or is left out when live
+/// has none), so that a sync does not undo what the rules say to ignore (the replicas an
+/// HPA set, a sidecar a webhook injected). Fields owned by `managedFieldsManagers` are left
+/// out of desired, so ferrocd does not claim them.
+pub fn respect_ignore_differences(
+    desired: &Value,
+    live: Option<&Value>,
+    rules: &[IgnoreRule],
+    jq_timeout: Duration,
+) -> Result<Value, DiffError> {
+    let mut out = desired.clone();
+    let Some(live) = live else {
+        return Ok(out);
+    };
+    let key = ferrocd_model::ResourceKey::from_object(desired);
+    let managed = live.pointer("/metadata/managedFields");
+    for rule in rules
+        .iter()
+        .filter(|r| r.matches(&key.group, &key.kind, &key.namespace, &key.name))
+    {
+        for pointer in &rule.json_pointers {
+            match live.pointer(pointer) {
+                Some(v) => {
+                    if let Some(slot) = out.pointer_mut(pointer) {
+                        *slot = v.clone();
+                    }
+                }
+                None => remove_pointer(&mut out, pointer),
+            }
+        }
+        for expression in &rule.jq_path_expressions {
+            // The same expression selects the corresponding values on both sides; they
+            // are paired in order when it selects as many on each side (positions in
+            // keyed lists may differ), else by identical path.
+            let mine = jq::paths(expression, &out, jq_timeout)?;
+            let theirs = jq::paths(expression, live, jq_timeout)?;
+            let mut gone = Vec::new();
+            for (i, path) in mine.iter().enumerate() {
+                let live_path = if mine.len() == theirs.len() {
+                    theirs.get(i)
+                } else {
+                    theirs.iter().find(|p| *p == path)
+                };
+                match live_path.and_then(|p| jq::get(live, p)) {
+                    Some(v) => jq::replace(&mut out, path, v.clone()),
+                    None => gone.push(path.clone()),
+                }
+            }
+            jq::remove_all(&mut out, gone);
+        }
+        if !rule.managed_fields_managers.is_empty()
+            && let Some(managed) = managed
+        {
+            FieldSet::of_managers(managed, &rule.managed_fields_managers)?.remove_from(&mut out);
+        }
+    }
+    Ok(out)
+}

@@ -288,6 +288,36 @@ fn index(len: usize, i: i64) -> Option<usize> {
     (0..len as i64).contains(&i).then_some(i as usize)
 }
 
+/// The value at `path`, if present.
+pub(crate) fn get<'v>(value: &'v Value, path: &[Step]) -> Option<&'v Value> {
+    let mut current = value;
+    for step in path {
+        current = match (step, current) {
+            (Step::Key(k), Value::Object(m)) => m.get(k)?,
+            (Step::Index(i), Value::Array(a)) => a.get(index(a.len(), *i)?)?,
+            _ => return None,
+        };
+    }
+    Some(current)
+}
+
+/// Replaces the value at `path` (which must exist).
+pub(crate) fn replace(value: &mut Value, path: &[Step], new: Value) {
+    let mut current = value;
+    for step in path {
+        let next = match (step, current) {
+            (Step::Key(k), Value::Object(m)) => m.get_mut(k),
+            (Step::Index(i), Value::Array(a)) => index(a.len(), *i).and_then(|i| a.get_mut(i)),
+            _ => None,
+        };
+        match next {
+            Some(n) => current = n,
+            None => return,
+        }
+    }
+    *current = new;
+}
+
 /// Removes every path, deepest and last list positions first so indexes stay valid.
 pub(crate) fn remove_all(value: &mut Value, mut paths: Vec<Vec<Step>>) {
     paths.sort_by(|a, b| compare_paths(b, a));

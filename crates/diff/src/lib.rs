@@ -26,7 +26,7 @@ use ferrocd_model::{ResourceKey, SyncStatusCode, annotations};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-pub use ignore::{IgnoreRule, validate as validate_ignore_rules};
+pub use ignore::{IgnoreRule, respect_ignore_differences, validate as validate_ignore_rules};
 pub use normalize::LAST_APPLIED;
 
 /// Errors of a comparison.

@@ -318,3 +318,87 @@ fn system_rules_from_argocd_cm() {
     assert_eq!(status_with(vec![], &desired, &live), DiffStatus::OutOfSync);
     assert_eq!(status_with(rules, &desired, &live), DiffStatus::Synced);
 }
+
+#[test]
+fn respect_ignore_differences_keeps_live_values() {
+    let (desired, live) = scaled_by_hpa();
+    let mut pointer = rule("apps", "Deployment");
+    pointer.json_pointers = vec!["/spec/replicas".to_string()];
+    let applied = ferrocd_diff::respect_ignore_differences(
+        &desired,
+        Some(&live),
+        &[pointer],
+        Duration::from_secs(1),
+    )
+    .expect("respect");
+    assert_eq!(applied.pointer("/spec/replicas"), Some(&json!(5)));
+    assert_eq!(
+        applied.pointer(&format!("{CONTAINERS}/0/image")),
+        desired.pointer(&format!("{CONTAINERS}/0/image"))
+    );
+
+    let mut managers = rule("apps", "Deployment");
+    managers.managed_fields_managers = vec!["kube-controller-manager".to_string()];
+    let applied = ferrocd_diff::respect_ignore_differences(
+        &desired,
+        Some(&live),
+        &[managers],
+        Duration::from_secs(1),
+    )
+    .expect("respect");
+    assert_eq!(applied.pointer("/spec/replicas"), None);
+
+    // A jq-selected field that live does not have is left out of the apply.
+    let mut jq = rule("apps", "Deployment");
+    jq.jq_path_expressions = vec![
+        ".spec.template.spec.containers[].env[] | select(.name == \"LOG_VERBOSE\")".to_string(),
+    ];
+    let mut live_without = live.clone();
+    remove(&mut live_without, &format!("{CONTAINERS}/0/env/0"));
+    let applied = ferrocd_diff::respect_ignore_differences(
+        &desired,
+        Some(&live_without),
+        &[jq],
+        Duration::from_secs(1),
+    )
+    .expect("respect");
+    let env = applied
+        .pointer(&format!("{CONTAINERS}/0/env"))
+        .and_then(Value::as_array)
+        .expect("env");
+    assert_eq!(env.len(), 1);
+    assert_eq!(env[0]["name"], json!("MODEL_CACHE"));
+    // Paired by selection, not by position: live has LOG_VERBOSE second and edited.
+    let mut jq = rule("apps", "Deployment");
+    jq.jq_path_expressions = vec![
+        ".spec.template.spec.containers[].env[] | select(.name == \"LOG_VERBOSE\")".to_string(),
+    ];
+    let mut live_reordered = live.clone();
+    at(&mut live_reordered, &format!("{CONTAINERS}/0/env"))
+        .as_array_mut()
+        .expect("env")
+        .reverse();
+    set(
+        &mut live_reordered,
+        &format!("{CONTAINERS}/0/env/1/value"),
+        json!("3"),
+    );
+    let applied = ferrocd_diff::respect_ignore_differences(
+        &desired,
+        Some(&live_reordered),
+        &[jq],
+        Duration::from_secs(1),
+    )
+    .expect("respect");
+    assert_eq!(
+        applied.pointer(&format!("{CONTAINERS}/0/env")),
+        Some(
+            &json!([{"name": "LOG_VERBOSE", "value": "3"}, {"name": "MODEL_CACHE", "value": "/cache"}])
+        )
+    );
+    // Without live, desired is applied as is.
+    let applied =
+        ferrocd_diff::respect_ignore_differences(&desired, None, &[], Duration::from_secs(1))
+            .expect("respect");
+    assert_eq!(applied, desired);
+}

@@ -241,6 +241,22 @@ impl SyncPlan {
         set.into_iter().collect()
     }
 
+    /// The steps of the normal run (SyncFail excluded): one per (phase, wave) holding
+    /// executable tasks, in order, each with its executable tasks. The executor runs a
+    /// step only when the previous one is synced and healthy.
+    pub fn steps(&self) -> Vec<(SyncPhase, i32, Vec<&SyncTask>)> {
+        let mut steps: Vec<(SyncPhase, i32, Vec<&SyncTask>)> = Vec::new();
+        for task in self.executable() {
+            match steps.last_mut() {
+                Some((phase, wave, tasks)) if *phase == task.phase && *wave == task.wave => {
+                    tasks.push(task);
+                }
+                _ => steps.push((task.phase, task.wave, vec![task])),
+            }
+        }
+        steps
+    }
+
     /// Tasks that change the cluster, in order, SyncFail hooks excluded.
     pub fn executable(&self) -> impl Iterator<Item = &SyncTask> {
         self.tasks

@@ -180,3 +180,60 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    /// Named, distinct objects always plan (unless FailOnSharedResource meets another
+    /// app's object), and every desired object gets exactly the tasks its hooks ask for.
+    #[test]
+    fn well_formed_input_always_plans(
+        desired in prop::collection::vec(object(), 0..10),
+        live in prop::collection::vec(live_object(), 0..10),
+        options in options(),
+    ) {
+        let mut seen = std::collections::BTreeSet::new();
+        let desired: Vec<(ResourceKey, Value)> = desired
+            .into_iter()
+            .map(|mut o| {
+                if o["metadata"]["name"] == "" {
+                    o["metadata"]["name"] = json!("named");
+                }
+                o["metadata"].as_object_mut().map(|m| m.remove("generateName"));
+                (ResourceKey::from_object(&o), o)
+            })
+            .filter(|(k, _)| seen.insert(k.clone()))
+            .collect();
+        let input = PlanInput {
+            app: "mlflow".into(),
+            desired,
+            live: live.into_iter().map(|o| (ResourceKey::from_object(&o), o)).collect(),
+            options,
+            ..Default::default()
+        };
+        match plan(&input) {
+            Ok(plan) => {
+                let steps = plan.steps();
+                for pair in steps.windows(2) {
+                    prop_assert!((pair[0].0, pair[0].1) < (pair[1].0, pair[1].1));
+                }
+                for (key, obj) in &input.desired {
+                    let annotations = &obj["metadata"]["annotations"];
+                    let hook = annotations.get("argocd.argoproj.io/hook").is_some()
+                        || annotations.get("helm.sh/hook").is_some();
+                    let count = plan.tasks.iter().filter(|t| &t.key == key).count();
+                    if !input.options.selects(key) {
+                        prop_assert_eq!(count, 0);
+                    } else if !hook {
+                        prop_assert_eq!(count, 1, "{}", key);
+                        let task = plan.tasks.iter().find(|t| &t.key == key);
+                        prop_assert_eq!(task.map(|t| t.phase), Some(SyncPhase::Sync));
+                    }
+                }
+            }
+            Err(err) => {
+                prop_assert!(input.options.sync_options.fail_on_shared_resource, "{err}");
+            }
+        }
+    }
+}

@@ -38,6 +38,12 @@ fn configmap_in_wave_0_lands_before_cronjob_in_wave_1() {
         ]
     );
     assert_eq!(plan.waves(SyncPhase::Sync), [0, 1]);
+    let steps: Vec<(SyncPhase, i32, usize)> = plan
+        .steps()
+        .into_iter()
+        .map(|(p, w, t)| (p, w, t.len()))
+        .collect();
+    assert_eq!(steps, [(SyncPhase::Sync, 0, 1), (SyncPhase::Sync, 1, 1)]);
 }
 
 #[test]

@@ -174,9 +174,10 @@ impl<'a> Walk<'a> {
                     _ => return None,
                 },
             };
+        let first = *keys.first()?;
         let all_keyed = desired
             .iter()
-            .all(|item| item.get(keys[0]).is_some_and(|v| !v.is_null()));
+            .all(|item| item.get(first).is_some_and(|v| !v.is_null()));
         all_keyed.then_some(keys)
     }
 

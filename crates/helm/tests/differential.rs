@@ -1,0 +1,347 @@
+//! Differential suite: every chart under `testdata/charts/` × several values
+//! sets, rendered by the real `helm template` (from `FERROCD_TOOLS_BIN` or
+//! `scripts/install-reference-tools`) and by [`ferrocd_helm::render_chart`];
+//! the documents must come in the same order from the same templates and be
+//! deep-equal after YAML parsing. Also checks errors and prints a timing
+//! comparison (`--ignored` benchmark).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use ferrocd_helm::{RenderOptions, render_chart};
+use serde_json::Value as Json;
+
+fn tools_bin() -> PathBuf {
+    if let Some(dir) = std::env::var_os("FERROCD_TOOLS_BIN") {
+        return PathBuf::from(dir);
+    }
+    let script =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/install-reference-tools");
+    let out = Command::new(&script)
+        .output()
+        .expect("run install-reference-tools");
+    assert!(
+        out.status.success(),
+        "install-reference-tools failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    PathBuf::from(
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .last()
+            .unwrap_or_default()
+            .trim(),
+    )
+}
+
+fn testdata() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata")
+}
+
+struct Case {
+    chart: &'static str,
+    release: &'static str,
+    namespace: &'static str,
+    values: &'static [&'static str],
+    set: &'static [&'static str],
+    set_string: &'static [&'static str],
+    set_json: &'static [&'static str],
+    flags: &'static [&'static str],
+}
+
+const BASE: Case = Case {
+    chart: "",
+    release: "r",
+    namespace: "",
+    values: &[],
+    set: &[],
+    set_string: &[],
+    set_json: &[],
+    flags: &[],
+};
+
+fn cases() -> Vec<Case> {
+    vec![
+        Case {
+            chart: "airflow",
+            release: "airflow",
+            ..BASE
+        },
+        Case {
+            chart: "airflow",
+            release: "etl",
+            namespace: "data",
+            values: &["airflow-prod.yaml"],
+            ..BASE
+        },
+        Case {
+            chart: "airflow",
+            release: "pipelines-dev",
+            values: &["airflow-k8s-executor.yaml"],
+            ..BASE
+        },
+        Case {
+            chart: "airflow",
+            release: "batch",
+            values: &["airflow-prod.yaml"],
+            set: &[
+                "workers.replicas=10,image.tag=2.10.0",
+                r"workers.nodeSelector.kubernetes\.io/arch=arm64",
+                "ingress.tls=false",
+            ],
+            set_string: &["webserver.defaultUser.username=12345"],
+            set_json: &[r#"workers.extraEnv=[{"name":"LOG_LEVEL","value":"debug"}]"#],
+            ..BASE
+        },
+        Case {
+            chart: "model-server",
+            release: "resnet",
+            ..BASE
+        },
+        Case {
+            chart: "model-server",
+            release: "llm",
+            namespace: "inference",
+            values: &["model-server-hpa.yaml"],
+            ..BASE
+        },
+        Case {
+            chart: "model-server",
+            release: "bert",
+            values: &["model-server-cpu.yaml"],
+            ..BASE
+        },
+        Case {
+            chart: "model-server",
+            release: "mix",
+            values: &["model-server-hpa.yaml", "model-server-cpu.yaml"],
+            set: &["gpu.enabled=true,service.ports.grpc=null"],
+            ..BASE
+        },
+        Case {
+            chart: "ml-stack",
+            release: "ml",
+            ..BASE
+        },
+        Case {
+            chart: "ml-stack",
+            release: "ml-prod",
+            values: &["ml-stack-prod.yaml"],
+            ..BASE
+        },
+        Case {
+            chart: "ml-stack",
+            release: "lab",
+            set: &["mlflow.enabled=false,tags.monitoring=true,global.env=lab"],
+            ..BASE
+        },
+        Case {
+            chart: "feature-store",
+            release: "feast",
+            ..BASE
+        },
+        Case {
+            chart: "feature-store",
+            release: "feast",
+            flags: &["--include-crds"],
+            ..BASE
+        },
+        Case {
+            chart: "feature-store",
+            release: "feast",
+            flags: &["--include-crds", "--skip-tests"],
+            set: &["migrations.weight=3"],
+            ..BASE
+        },
+        Case {
+            chart: "feature-store",
+            release: "feast",
+            flags: &["--skip-crds"],
+            set: &["migrations.enabled=false"],
+            ..BASE
+        },
+    ]
+}
+
+fn options(c: &Case) -> RenderOptions {
+    let td = testdata();
+    RenderOptions {
+        release_name: c.release.into(),
+        namespace: c.namespace.into(),
+        value_files: c
+            .values
+            .iter()
+            .map(|v| td.join("charts/values").join(v))
+            .collect(),
+        set: c.set.iter().map(|s| s.to_string()).collect(),
+        set_string: c.set_string.iter().map(|s| s.to_string()).collect(),
+        set_json: c.set_json.iter().map(|s| s.to_string()).collect(),
+        include_crds: c.flags.contains(&"--include-crds"),
+        skip_crds: c.flags.contains(&"--skip-crds"),
+        skip_tests: c.flags.contains(&"--skip-tests"),
+        ..RenderOptions::default()
+    }
+}
+
+fn helm_command(helm: &Path, c: &Case) -> Command {
+    let td = testdata();
+    let mut cmd = Command::new(helm);
+    cmd.arg("template")
+        .arg(c.release)
+        .arg(td.join("charts").join(c.chart));
+    if !c.namespace.is_empty() {
+        cmd.args(["--namespace", c.namespace]);
+    }
+    for v in c.values {
+        cmd.arg("--values").arg(td.join("charts/values").join(v));
+    }
+    for s in c.set {
+        cmd.args(["--set", s]);
+    }
+    for s in c.set_string {
+        cmd.args(["--set-string", s]);
+    }
+    for s in c.set_json {
+        cmd.args(["--set-json", s]);
+    }
+    cmd.args(c.flags);
+    cmd
+}
+
+/// `(source, object)` per document of helm's output.
+fn parse_helm_output(text: &str) -> Vec<(String, Json)> {
+    let mut out = Vec::new();
+    for chunk in text
+        .split("\n---\n")
+        .flat_map(|c| c.strip_prefix("---\n").or(Some(c)))
+    {
+        let chunk = chunk.trim();
+        let Some(rest) = chunk.strip_prefix("# Source: ") else {
+            continue;
+        };
+        let (source, body) = rest.split_once('\n').unwrap_or((rest, ""));
+        let object = if body
+            .lines()
+            .all(|l| l.trim().is_empty() || l.trim_start().starts_with('#'))
+        {
+            Json::Null
+        } else {
+            ferrocd_manifest::parse_yaml_value(body, source).expect("helm output parses")
+        };
+        out.push((source.to_string(), object));
+    }
+    out
+}
+
+fn describe(c: &Case) -> String {
+    format!(
+        "{} {} values={:?} set={:?} flags={:?}",
+        c.chart, c.release, c.values, c.set, c.flags
+    )
+}
+
+fn check(helm: &Path, c: &Case) -> Result<usize, String> {
+    let out = helm_command(helm, c).output().map_err(|e| e.to_string())?;
+    if !out.status.success() {
+        return Err(format!(
+            "{}: helm failed: {}",
+            describe(c),
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    let expected = parse_helm_output(&String::from_utf8_lossy(&out.stdout));
+    let dir = testdata().join("charts").join(c.chart);
+    let got = render_chart(&dir, &options(c))
+        .map_err(|e| format!("{}: render failed: {e}", describe(c)))?;
+    let got: Vec<(String, Json)> = got.into_iter().map(|d| (d.source, d.object)).collect();
+    let exp_ids: Vec<String> = expected
+        .iter()
+        .map(|(s, o)| format!("{s} {}/{}", o["kind"], o["metadata"]["name"]))
+        .collect();
+    let got_ids: Vec<String> = got
+        .iter()
+        .map(|(s, o)| format!("{s} {}/{}", o["kind"], o["metadata"]["name"]))
+        .collect();
+    if exp_ids != got_ids {
+        return Err(format!(
+            "{}: documents differ\nhelm:    {exp_ids:#?}\nferrocd: {got_ids:#?}",
+            describe(c)
+        ));
+    }
+    for ((s, e), (_, g)) in expected.iter().zip(&got) {
+        if e != g {
+            return Err(format!(
+                "{}: {s} differs\nhelm:\n{}\nferrocd:\n{}",
+                describe(c),
+                serde_json::to_string_pretty(e).unwrap_or_default(),
+                serde_json::to_string_pretty(g).unwrap_or_default()
+            ));
+        }
+    }
+    Ok(expected.len())
+}
+
+#[test]
+fn charts_render_like_helm_template() {
+    let helm = tools_bin().join("helm");
+    let cases = cases();
+    let results: Vec<Result<usize, String>> = std::thread::scope(|s| {
+        let handles: Vec<_> = cases.iter().map(|c| s.spawn(|| check(&helm, c))).collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|_| Err("case panicked".into())))
+            .collect()
+    });
+    let failures: Vec<&String> = results.iter().filter_map(|r| r.as_ref().err()).collect();
+    let docs: usize = results.iter().filter_map(|r| r.as_ref().ok()).sum();
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases differ:\n{}",
+        failures.len(),
+        cases.len(),
+        failures
+            .iter()
+            .map(|f| f.as_str())
+            .collect::<Vec<_>>()
+            .join("\n\n")
+    );
+    assert!(docs > 40, "only {docs} documents compared");
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+#[test]
+#[ignore = "benchmark: cargo test -p ferrocd-helm --release --test differential -- --ignored --nocapture"]
+fn benchmark_against_helm_template() {
+    let helm = tools_bin().join("helm");
+    let mut ratios = Vec::new();
+    for c in cases() {
+        let dir = testdata().join("charts").join(c.chart);
+        let opts = options(&c);
+        let mut ours = Vec::new();
+        let mut theirs = Vec::new();
+        for _ in 0..5 {
+            let t = Instant::now();
+            render_chart(&dir, &opts).expect("renders");
+            ours.push(t.elapsed().as_secs_f64());
+            let t = Instant::now();
+            let out = helm_command(&helm, &c).output().expect("helm runs");
+            assert!(out.status.success());
+            theirs.push(t.elapsed().as_secs_f64());
+        }
+        let (o, h) = (median(ours), median(theirs));
+        ratios.push(h / o);
+        println!(
+            "{:<60} ferrocd {:>8.2} ms  helm {:>8.2} ms  {:>6.1}x",
+            describe(&c),
+            o * 1e3,
+            h * 1e3,
+            h / o
+        );
+    }
+    println!("median speed-up: {:.1}x", median(ratios));
+}

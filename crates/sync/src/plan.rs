@@ -29,7 +29,6 @@ use serde_json::{Map, Value, json};
 
 pub use hooks::HookDeletePolicy;
 use hooks::HookKind;
-pub(crate) use prune::REQUIRES_PRUNING;
 pub use prune::is_tracked_by;
 
 /// Group of CustomResourceDefinitions.
@@ -209,7 +208,10 @@ pub struct SyncTask {
     /// The object's kind is defined by a CRD created in this sync: wait for it to be
     /// Established and refresh discovery before dry-running or applying it.
     pub needs_discovery_refresh: bool,
-    /// The desired object, or the live one for prune tasks.
+    /// True for tracked live objects that are no longer desired, whatever becomes of
+    /// them (`Prune`, `PruneSkipped`, or `Skip` when pruning was not requested).
+    pub prune_candidate: bool,
+    /// The desired object, or the live one for prune candidates.
     pub object: Value,
 }
 
@@ -355,6 +357,7 @@ pub fn plan(input: &PlanInput) -> Result<SyncPlan, PlanError> {
             hook_delete_policies: Vec::new(),
             options,
             needs_discovery_refresh: new_crd_kinds.contains(&(key.group.clone(), key.kind.clone())),
+            prune_candidate: false,
             object: obj.clone(),
         };
         match hook {
@@ -448,6 +451,7 @@ fn namespace_task(opts: &PlanOptions, desired: &BTreeSet<ResourceKey>) -> Option
         hook_delete_policies: Vec::new(),
         options: opts.sync_options.clone(),
         needs_discovery_refresh: false,
+        prune_candidate: false,
         object: json!({"apiVersion": "v1", "kind": "Namespace", "metadata": metadata}),
     })
 }

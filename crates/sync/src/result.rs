@@ -75,7 +75,7 @@ impl SyncResult {
                 TaskAction::PruneSkipped { reason } => {
                     result.record(task, ResultCode::PruneSkipped, reason.clone());
                 }
-                TaskAction::Skip { reason } if reason == crate::plan::REQUIRES_PRUNING => {
+                TaskAction::Skip { reason } if task.prune_candidate => {
                     result.record(task, ResultCode::PruneSkipped, reason.clone());
                 }
                 _ => {}

@@ -166,6 +166,12 @@ proptest! {
                 pair[0].phase, pair[0].wave, pair[1].phase, pair[1].wave);
         }
         for task in &plan.tasks {
+            if task.prune_candidate {
+                prop_assert!(input.desired.iter().all(|(k, _)| k != &task.key));
+                prop_assert!(input.live.contains_key(&task.key));
+            } else {
+                prop_assert!(task.action != TaskAction::Prune);
+            }
             if task.action == TaskAction::Prune {
                 prop_assert!(input.options.prune);
                 prop_assert!(!input.desired.is_empty() || input.options.allow_empty);

@@ -23,11 +23,7 @@ pub(crate) fn arrange(tasks: &mut [SyncTask]) {
 }
 
 fn is_prune_like(task: &SyncTask) -> bool {
-    matches!(
-        task.action,
-        TaskAction::Prune | TaskAction::PruneSkipped { .. }
-    ) || (task.phase == SyncPhase::Sync
-        && matches!(&task.action, TaskAction::Skip { reason } if reason == super::prune::REQUIRES_PRUNING))
+    task.prune_candidate
 }
 
 fn mirror_prune_waves(tasks: &mut [SyncTask]) {

@@ -16,9 +16,9 @@ use serde_json::Value;
 use super::{PlanInput, SyncTask, TaskAction, annotation, hooks, label};
 
 /// Reason of the `Skip` task of a prune candidate when pruning was not requested.
-pub(crate) const REQUIRES_PRUNING: &str = "ignored (requires pruning)";
+const REQUIRES_PRUNING: &str = "ignored (requires pruning)";
 /// Reason of the `PruneSkipped` task of a `Prune=false` object.
-pub(crate) const NO_PRUNE: &str = "ignored (no prune)";
+const NO_PRUNE: &str = "ignored (no prune)";
 
 /// Whether `live` (with identity `key`) carries the tracking of application `app`.
 pub fn is_tracked_by(live: &Value, key: &ResourceKey, app: &str) -> bool {
@@ -108,6 +108,7 @@ pub(crate) fn prune_tasks(
             hook_delete_policies: Vec::new(),
             options,
             needs_discovery_refresh: false,
+            prune_candidate: true,
             object: live.clone(),
         });
     }

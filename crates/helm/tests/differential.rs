@@ -345,3 +345,35 @@ fn benchmark_against_helm_template() {
     }
     println!("median speed-up: {:.1}x", median(ratios));
 }
+
+#[test]
+fn required_and_parse_errors_read_like_helm() {
+    let helm = tools_bin().join("helm");
+    let bad = [
+        Case {
+            chart: "model-server",
+            release: "x",
+            set: &["autoscaling.enabled=true,autoscaling.maxReplicas=null"],
+            ..BASE
+        },
+        Case {
+            chart: "model-server",
+            release: "x",
+            set: &["autoscaling.enabled=true,autoscaling.maxReplicas="],
+            ..BASE
+        },
+    ];
+    for c in &bad {
+        let out = helm_command(&helm, c).output().expect("helm runs");
+        assert!(!out.status.success());
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let helm_msg = stderr
+            .lines()
+            .find_map(|l| l.strip_prefix("Error: "))
+            .expect("helm error line")
+            .to_string();
+        let err = render_chart(&testdata().join("charts").join(c.chart), &options(c))
+            .expect_err("must fail");
+        assert_eq!(err.to_string(), helm_msg, "{}", describe(c));
+    }
+}

@@ -166,7 +166,18 @@ pub(crate) fn visit_mut(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
     use serde_json::json;
+
+    proptest! {
+        #[test]
+        fn paths_never_panic(path in "[a-z0-9.\\[\\]=*]{0,40}") {
+            let steps = parse(&path);
+            let mut v = json!({"a": [{"b": 1}, {"b": 2}], "c": {"d": "x"}});
+            let _ = get(&v, &steps);
+            let _ = visit_mut(&mut v, &steps, true, &mut |x| *x = json!(0));
+        }
+    }
 
     #[test]
     fn parses_brackets_with_dots() {

@@ -112,6 +112,20 @@ pub(crate) fn fetch(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn remote_parser_never_panics(s in "[a-z:/@.?=&_-]{0,60}") {
+            let _ = parse_remote(&s);
+        }
+
+        #[test]
+        fn image_parser_never_panics(s in "[a-z0-9:/@._-]{0,60}") {
+            let r = crate::transform::parse_image(&s);
+            prop_assert!(s.starts_with(r.name));
+        }
+    }
 
     #[test]
     fn parses_remote_forms() {

@@ -270,6 +270,21 @@ mod tests {
     }
 
     #[test]
+    fn injected_errors_use_kubernetes_reasons() {
+        let cases = [
+            (500, "InternalError"),
+            (503, "ServiceUnavailable"),
+            (504, "Timeout"),
+            (429, "TooManyRequests"),
+        ];
+        for (code, reason) in cases {
+            let e = ApiError::injected(code);
+            assert_eq!((e.code, e.reason.as_str()), (code, reason));
+            assert_eq!(e.to_status()["code"], code);
+        }
+    }
+
+    #[test]
     fn invalid_lists_causes() {
         let reg = Registry::builtin();
         let rt = reg.by_kind("v1", "ConfigMap").expect("type");

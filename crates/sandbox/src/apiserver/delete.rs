@@ -212,7 +212,10 @@ impl ApiServer {
         let mut out = Vec::new();
         for rt in self.registry.all() {
             for o in self.store.list(&rt.id(), None).1 {
-                if meta::owner_uids(&o).iter().any(|u| u == uid) {
+                let owned = o["metadata"]["ownerReferences"]
+                    .as_array()
+                    .is_some_and(|refs| refs.iter().any(|r| r["uid"].as_str() == Some(uid)));
+                if owned {
                     out.push((rt.id(), o));
                 }
             }

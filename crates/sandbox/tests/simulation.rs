@@ -459,3 +459,60 @@ async fn gpu_requests_beyond_capacity_stay_pending() {
     assert!(big.spec.and_then(|s| s.node_name).is_none());
     tc.finish().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stuck_rollouts_exceed_their_progress_deadline() {
+    let mut opts = common::fast();
+    opts.gpus_per_node = 1;
+    let mut tc = TestCluster::start_with(opts).await;
+    if !tc.is_sandbox() {
+        return tc.finish().await;
+    }
+    let ns = tc.namespace("deadline").await;
+    let api: Api<Deployment> = Api::namespaced(tc.client.clone(), &ns);
+    let mut d = deployment("trainer", "nvcr.io/nvidia/pytorch:24.01-py3", 1);
+    if let Some(spec) = d.spec.as_mut() {
+        spec.progress_deadline_seconds = Some(1);
+        if let Some(c) = spec.template.spec.as_mut().map(|s| &mut s.containers[0]) {
+            c.resources = Some(
+                serde_json::from_value(json!({"limits": {"nvidia.com/gpu": 8}}))
+                    .expect("resources"),
+            );
+        }
+    }
+    api.create(&PostParams::default(), &d)
+        .await
+        .expect("create");
+    let (avail, prog) = eventually("deadline exceeded", WAIT, || {
+        let api = api.clone();
+        async move {
+            let d = api.get("trainer").await.ok()?;
+            let prog = condition(&d, "Progressing")?;
+            (prog.1 == "ProgressDeadlineExceeded").then(|| (condition(&d, "Available"), prog))
+        }
+    })
+    .await;
+    assert_eq!(prog.0, "False");
+    assert_eq!(
+        avail,
+        Some((
+            "False".to_string(),
+            "MinimumReplicasUnavailable".to_string()
+        ))
+    );
+    let out = tc.kubectl(&[
+        "-n",
+        &ns,
+        "rollout",
+        "status",
+        "deployment/trainer",
+        "--timeout=5s",
+    ]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("exceeded its progress deadline"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    tc.finish().await;
+}

@@ -24,6 +24,8 @@ enum Command {
     Render(Box<render::RenderArgs>),
     /// Print the CustomResourceDefinitions of Application and AppProject.
     Crds,
+    /// Run a Kubernetes-API-compatible sandbox cluster on loopback (for tests and demos).
+    Sandbox(Box<ferrocd_sandbox::cli::SandboxArgs>),
 }
 
 /// An error with the exit code it deserves.
@@ -65,6 +67,17 @@ pub fn write_stdout(text: &str) -> Result<(), Failure> {
     }
 }
 
+fn run_async<F>(future: F) -> Result<(), Failure>
+where
+    F: std::future::Future<Output = anyhow::Result<()>>,
+{
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(anyhow::Error::from)?;
+    runtime.block_on(future).map_err(Failure::from)
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
@@ -77,6 +90,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Render(args) => render::run(*args),
         Command::Crds => write_stdout(&ferrocd_model::crd::crds_yaml()),
+        Command::Sandbox(args) => run_async(ferrocd_sandbox::cli::run(*args)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -4,14 +4,18 @@
 //! options; errors name what was wrong.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use anyhow::Context;
 use clap::{Args, ValueEnum};
-use ferrocd_manifest::{Manifest, to_json_list, to_yaml_documents};
+use ferrocd_kustomize::KustomizeOptions;
+use ferrocd_manifest::{Manifest, to_json_list, to_yaml_documents, to_yaml_string};
 use ferrocd_model::Application;
 use ferrocd_render::application::{AppRenderOptions, AppRenderer};
 use ferrocd_render::directory::{DirectoryOptions, render_directory};
+use ferrocd_render::helm::render_helm_chart;
 use ferrocd_render::jsonnet::{JsonnetOptions, JsonnetVar};
+use ferrocd_render::kustomize::{CacheFetcher, render_kustomization};
 use ferrocd_render::repo_path::RepoRoot;
 use ferrocd_render::{RenderError, SourceType, detect_source_type};
 use ferrocd_source::{CredentialStore, RepoCache};
@@ -62,6 +66,20 @@ pub struct RenderArgs {
     /// Jsonnet library folder, relative to the repository root. Implies --jsonnet.
     #[arg(long = "jsonnet-lib", value_name = "DIR")]
     pub jsonnet_lib: Vec<String>,
+    /// Kustomize: output order when the kustomization has no sortOptions (legacy|none).
+    #[arg(long, value_name = "legacy|none", default_value = "legacy")]
+    pub reorder: ferrocd_kustomize::Reorder,
+    /// Kustomize: which files may be read
+    /// (LoadRestrictionsRootOnly|LoadRestrictionsNone).
+    #[arg(
+        long = "load-restrictor",
+        value_name = "RESTRICTOR",
+        default_value = "LoadRestrictionsRootOnly"
+    )]
+    pub load_restrictor: ferrocd_kustomize::LoadRestrictor,
+    /// Helm charts: `helm template`'s flags.
+    #[command(flatten)]
+    pub helm: HelmArgs,
     /// Application sources: render at this revision instead of targetRevision.
     #[arg(long)]
     pub revision: Option<String>,
@@ -82,7 +100,19 @@ pub fn run(args: RenderArgs) -> Result<(), Failure> {
     } else {
         return Err(anyhow::anyhow!("{}: no such file or directory", args.source.display()).into());
     };
+    let helm_chart = args.source.is_dir() && detect_source_type(&args.source) == SourceType::Helm;
     let text = match args.output {
+        // Like `helm template`, name each document's template.
+        OutputFormat::Yaml if helm_chart => manifests
+            .iter()
+            .map(|m| {
+                format!(
+                    "---\n# Source: {}\n{}",
+                    m.origin.file,
+                    to_yaml_string(&m.object)
+                )
+            })
+            .collect(),
         OutputFormat::Yaml => to_yaml_documents(manifests.iter().map(|m| &m.object)),
         OutputFormat::Json => to_json_list(manifests.iter().map(|m| &m.object)),
     };
@@ -153,28 +183,41 @@ fn jsonnet_options(args: &RenderArgs) -> anyhow::Result<Option<JsonnetOptions>> 
 }
 
 fn render_folder(args: &RenderArgs) -> Result<Vec<Manifest>, Failure> {
-    let dir = &args.source;
-    match detect_source_type(dir) {
-        SourceType::Directory => {}
-        other => {
-            return Err(Failure::unsupported(anyhow::anyhow!(
-                "{}: {other} sources are not supported yet",
-                dir.display()
-            )));
-        }
-    }
-    let root = local_repo_root(dir)?;
+    let root = local_repo_root(&args.source)?;
     let repo = RepoRoot::new(&root).map_err(render_error)?;
-    let dir = dir
+    let dir = args
+        .source
         .canonicalize()
-        .with_context(|| format!("reading {}", dir.display()))?;
-    let opts = DirectoryOptions {
-        recurse: args.recurse,
-        include: args.include.clone(),
-        exclude: args.exclude.clone(),
-        jsonnet: jsonnet_options(args)?,
-    };
-    render_directory(&repo, &dir, &opts).map_err(render_error)
+        .with_context(|| format!("reading {}", args.source.display()))?;
+    match detect_source_type(&dir) {
+        SourceType::Directory => {
+            let opts = DirectoryOptions {
+                recurse: args.recurse,
+                include: args.include.clone(),
+                exclude: args.exclude.clone(),
+                jsonnet: jsonnet_options(args)?,
+            };
+            render_directory(&repo, &dir, &opts).map_err(render_error)
+        }
+        SourceType::Kustomize => {
+            let cache = Arc::new(open_cache(args)?);
+            let opts = KustomizeOptions {
+                load_restrictor: args.load_restrictor,
+                reorder: args.reorder,
+                remote: Some(Arc::new(CacheFetcher::new(cache))),
+                ..Default::default()
+            };
+            render_kustomization(&repo, &dir, opts, None).map_err(render_error)
+        }
+        SourceType::Helm => {
+            let opts = args.helm.to_options()?;
+            render_helm_chart(&dir, &opts).map_err(render_error)
+        }
+        other => Err(Failure::unsupported(anyhow::anyhow!(
+            "{}: {other} sources are not supported yet",
+            args.source.display()
+        ))),
+    }
 }
 
 fn default_cache_dir() -> PathBuf {
@@ -190,19 +233,23 @@ fn default_cache_dir() -> PathBuf {
     std::env::temp_dir().join("ferrocd/repos")
 }
 
-fn render_application_file(args: &RenderArgs) -> Result<Vec<Manifest>, Failure> {
-    let file = args.source.display().to_string();
-    let text = std::fs::read_to_string(&args.source).with_context(|| format!("reading {file}"))?;
-    let app = Application::from_yaml(&text, &file)?;
+fn open_cache(args: &RenderArgs) -> anyhow::Result<RepoCache> {
     let credentials = match &args.repo_creds {
         Some(path) => CredentialStore::from_file(path)?,
         None => CredentialStore::new(),
     };
-    let cache = RepoCache::new(
+    Ok(RepoCache::new(
         args.cache_dir.clone().unwrap_or_else(default_cache_dir),
         credentials,
-    );
-    let renderer = AppRenderer::new(&cache);
+    ))
+}
+
+fn render_application_file(args: &RenderArgs) -> Result<Vec<Manifest>, Failure> {
+    let file = args.source.display().to_string();
+    let text = std::fs::read_to_string(&args.source).with_context(|| format!("reading {file}"))?;
+    let app = Application::from_yaml(&text, &file)?;
+    let cache = Arc::new(open_cache(args)?);
+    let renderer = AppRenderer::new(cache);
     let opts = AppRenderOptions {
         revision: args.revision.clone(),
     };
@@ -211,4 +258,78 @@ fn render_application_file(args: &RenderArgs) -> Result<Vec<Manifest>, Failure> 
         eprintln!("revision: {}", source.commit);
     }
     Ok(rendered.manifests().cloned().collect())
+}
+
+/// The flags of `helm template` that `ferrocd render CHART_DIR` accepts, with the same
+/// meaning.
+#[derive(Debug, Args)]
+pub struct HelmArgs {
+    /// Release name (`helm template NAME`).
+    #[arg(
+        long = "release-name",
+        value_name = "NAME",
+        default_value = "release-name"
+    )]
+    pub release_name: String,
+    /// Namespace of the release.
+    #[arg(short = 'n', long, value_name = "NS")]
+    pub namespace: Option<String>,
+    /// Values file (repeatable; later files win).
+    #[arg(short = 'f', long = "values", value_name = "FILE")]
+    pub values: Vec<PathBuf>,
+    /// Set values (a.b=c,d[0]=e).
+    #[arg(long, value_name = "EXPR")]
+    pub set: Vec<String>,
+    /// Set values as strings.
+    #[arg(long = "set-string", value_name = "EXPR")]
+    pub set_string: Vec<String>,
+    /// Set values from JSON (a={"b":1}).
+    #[arg(long = "set-json", value_name = "EXPR")]
+    pub set_json: Vec<String>,
+    /// Set values from files (key=path).
+    #[arg(long = "set-file", value_name = "EXPR")]
+    pub set_file: Vec<String>,
+    /// Print the chart's crds/ files.
+    #[arg(long = "include-crds")]
+    pub include_crds: bool,
+    /// Never print the chart's crds/ files.
+    #[arg(long = "skip-crds")]
+    pub skip_crds: bool,
+    /// Kubernetes version for .Capabilities.KubeVersion.
+    #[arg(long = "kube-version", value_name = "VERSION")]
+    pub kube_version: Option<String>,
+    /// Extra API versions for .Capabilities.APIVersions (repeatable).
+    #[arg(short = 'a', long = "api-versions", value_name = "VERSION")]
+    pub api_versions: Vec<String>,
+    /// Drop test hooks.
+    #[arg(long = "skip-tests")]
+    pub skip_tests: bool,
+}
+
+impl HelmArgs {
+    /// Files named on the command line are the user's own choice (like helm's -f), so
+    /// they are not confined to the chart's repository; Application value files are.
+    fn to_options(&self) -> Result<ferrocd_helm::RenderOptions, Failure> {
+        let mut value_files = Vec::new();
+        for file in &self.values {
+            if !file.is_file() {
+                return Err(anyhow::anyhow!("values file {}: no such file", file.display()).into());
+            }
+            value_files.push(file.clone());
+        }
+        Ok(ferrocd_helm::RenderOptions {
+            release_name: self.release_name.clone(),
+            namespace: self.namespace.clone().unwrap_or_default(),
+            value_files,
+            set: self.set.clone(),
+            set_string: self.set_string.clone(),
+            set_json: self.set_json.clone(),
+            set_file: self.set_file.clone(),
+            kube_version: self.kube_version.clone().unwrap_or_default(),
+            api_versions: self.api_versions.clone(),
+            include_crds: self.include_crds,
+            skip_crds: self.skip_crds,
+            skip_tests: self.skip_tests,
+        })
+    }
 }

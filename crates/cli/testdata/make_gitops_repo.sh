@@ -91,6 +91,42 @@ cat > envs/prod/values.yaml <<'YAML'
 scheduler:
   replicas: 3
 YAML
+mkdir -p apps/mlflow/base apps/mlflow/overlays/prod
+cat > apps/mlflow/base/kustomization.yaml <<'YAML'
+resources:
+  - deployment.yaml
+configMapGenerator:
+  - name: mlflow-settings
+    literals:
+      - BACKEND_STORE=postgresql://mlflow@db/mlflow
+YAML
+cat > apps/mlflow/base/deployment.yaml <<'YAML'
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: mlflow
+spec:
+  replicas: 1
+  selector:
+    matchLabels: {app: mlflow}
+  template:
+    metadata:
+      labels: {app: mlflow}
+    spec:
+      containers:
+        - name: mlflow
+          image: ghcr.io/example/mlflow:2.14.1
+          envFrom:
+            - configMapRef: {name: mlflow-settings}
+YAML
+cat > apps/mlflow/overlays/prod/kustomization.yaml <<'YAML'
+resources:
+  - ../../base
+namePrefix: prod-
+replicas:
+  - name: mlflow
+    count: 2
+YAML
 mkdir -p apps/leaky
 cat > apps/leaky/ok.yaml <<'YAML'
 apiVersion: v1

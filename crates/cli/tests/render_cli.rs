@@ -311,7 +311,7 @@ fn multi_source_with_ref_source() {
 }
 
 #[test]
-fn helm_value_file_from_ref_source_is_checked_then_unsupported() {
+fn helm_value_files_that_escape_or_miss_their_ref_are_refused() {
     let fx = Fixture::new();
     let url = fx.file_url();
     let helm_app = |value_file: &str| {
@@ -319,10 +319,10 @@ fn helm_value_file_from_ref_source_is_checked_then_unsupported() {
             "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata: {{name: airflow, namespace: argocd}}\nspec:\n  project: default\n  sources:\n    - repoURL: {url}\n      targetRevision: main\n      path: apps/airflow\n      helm:\n        valueFiles: ['{value_file}']\n    - repoURL: {url}\n      targetRevision: main\n      ref: values\n  destination: {{server: https://kubernetes.default.svc, namespace: airflow}}\n"
         )
     };
-    let out = fx.render_app(&helm_app("$values/envs/prod/values.yaml"), &[]);
-    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    let out = fx.render_app(&helm_app("$values/envs/missing.yaml"), &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     assert!(
-        stderr(&out).contains("not supported yet"),
+        stderr(&out).contains("value file \"envs/missing.yaml\" does not exist"),
         "{}",
         stderr(&out)
     );
@@ -344,20 +344,128 @@ fn helm_value_file_from_ref_source_is_checked_then_unsupported() {
 }
 
 #[test]
-fn kustomize_and_helm_folders_answer_not_supported_yet() {
+fn kustomize_application_with_argo_overrides() {
+    let fx = Fixture::new();
+    let yaml = format!(
+        "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata: {{name: mlflow, namespace: argocd}}\nspec:\n  project: default\n  source:\n    repoURL: {}\n    targetRevision: main\n    path: apps/mlflow/overlays/prod\n    kustomize:\n      namespace: mlflow\n      images: ['ghcr.io/example/mlflow:2.15.0']\n      commonLabels: {{team: ml-platform}}\n  destination: {{server: https://kubernetes.default.svc, namespace: mlflow}}\n",
+        fx.file_url()
+    );
+    let out = fx.render_app(&yaml, &["-o", "json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let list: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("json");
+    let deploy = list
+        .as_array()
+        .expect("list")
+        .iter()
+        .find(|o| o["kind"] == "Deployment")
+        .expect("deployment");
+    assert_eq!(deploy["metadata"]["name"], "prod-mlflow");
+    assert_eq!(deploy["metadata"]["namespace"], "mlflow");
+    assert_eq!(deploy["metadata"]["labels"]["team"], "ml-platform");
+    assert_eq!(deploy["spec"]["replicas"], 2);
+    let container = &deploy["spec"]["template"]["spec"]["containers"][0];
+    assert_eq!(container["image"], "ghcr.io/example/mlflow:2.15.0");
+    // The generated ConfigMap name (with its content hash) is referenced by the Deployment.
+    let cm = list
+        .as_array()
+        .expect("list")
+        .iter()
+        .find(|o| o["kind"] == "ConfigMap")
+        .expect("configmap");
+    assert_eq!(
+        container["envFrom"][0]["configMapRef"]["name"],
+        cm["metadata"]["name"]
+    );
+}
+
+#[test]
+fn helm_application_with_value_file_from_ref_source() {
+    let fx = Fixture::new();
+    let url = fx.file_url();
+    let yaml = format!(
+        "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata: {{name: airflow, namespace: argocd}}\nspec:\n  project: default\n  sources:\n    - repoURL: {url}\n      targetRevision: main\n      path: apps/airflow\n      helm:\n        releaseName: af\n        valueFiles: ['$values/envs/prod/values.yaml']\n    - repoURL: {url}\n      targetRevision: main\n      ref: values\n  destination: {{server: https://kubernetes.default.svc, namespace: airflow}}\n"
+    );
+    let out = fx.render_app(&yaml, &["-o", "json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let list: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("json");
+    assert_eq!(list[0]["metadata"]["name"], "af-scheduler");
+    assert_eq!(list[0]["spec"]["replicas"], 3);
+    // Parameters override value files, as with helm --set.
+    let with_param = yaml.replace(
+        "        releaseName: af\n",
+        "        releaseName: af\n        parameters: [{name: scheduler.replicas, value: '5'}]\n",
+    );
+    let out = fx.render_app(&with_param, &["-o", "json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let list: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("json");
+    assert_eq!(list[0]["spec"]["replicas"], 5);
+}
+
+#[test]
+fn helm_chart_folder_matches_helm_template_flags() {
     let cache = tempfile::tempdir().expect("tempdir");
     let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::create_dir_all(dir.path().join("templates")).expect("mkdir");
     std::fs::write(
         dir.path().join("Chart.yaml"),
-        "apiVersion: v2\nname: x\nversion: 0.1.0\n",
+        "apiVersion: v2\nname: workers\nversion: 0.3.0\n",
+    )
+    .expect("write");
+    std::fs::write(
+        dir.path().join("values.yaml"),
+        "replicas: 1\nqueue: default\n",
+    )
+    .expect("write");
+    std::fs::write(
+        dir.path().join("templates/workers.yaml"),
+        "apiVersion: apps/v1\nkind: StatefulSet\nmetadata:\n  name: {{ .Release.Name }}-workers\n  namespace: {{ .Release.Namespace }}\nspec:\n  replicas: {{ .Values.replicas }}\n  serviceName: workers\n  template:\n    metadata:\n      labels: {queue: {{ .Values.queue | quote }}}\n",
     )
     .expect("write");
     let out = ferrocd(
-        &["render", dir.path().to_str().expect("utf-8")],
+        &[
+            "render",
+            dir.path().to_str().expect("utf-8"),
+            "--release-name",
+            "af",
+            "-n",
+            "airflow",
+            "--set",
+            "replicas=4",
+            "--set-string",
+            "queue=gpu",
+        ],
         cache.path(),
     );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains("# Source: workers/templates/workers.yaml"),
+        "{text}"
+    );
+    assert!(
+        text.contains("name: af-workers") && text.contains("namespace: airflow"),
+        "{text}"
+    );
+    assert!(
+        text.contains("replicas: 4") && text.contains("queue: gpu"),
+        "{text}"
+    );
+}
+
+#[test]
+fn plugin_sources_answer_not_supported_yet() {
+    let fx = Fixture::new();
+    let yaml = format!(
+        "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata: {{name: p, namespace: argocd}}\nspec:\n  project: default\n  source:\n    repoURL: {}\n    targetRevision: main\n    path: apps/serving\n    plugin: {{name: envsubst}}\n  destination: {{server: https://kubernetes.default.svc, namespace: p}}\n",
+        fx.file_url()
+    );
+    let out = fx.render_app(&yaml, &[]);
     assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
-    assert!(stderr(&out).contains("Helm sources are not supported yet"));
+    assert!(
+        stderr(&out).contains("not supported yet"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 // ---- bad input: one test per case; exit code 1, one clear line, no panic ----

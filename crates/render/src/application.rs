@@ -7,6 +7,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use ferrocd_manifest::Manifest;
 use ferrocd_model::{Application, ApplicationSource};
@@ -67,13 +68,13 @@ struct Fetched<'a> {
 }
 
 /// Renders Applications, fetching their Git sources through a shared [`RepoCache`].
-pub struct AppRenderer<'c> {
-    cache: &'c RepoCache,
+pub struct AppRenderer {
+    cache: Arc<RepoCache>,
 }
 
-impl<'c> AppRenderer<'c> {
+impl AppRenderer {
     /// A renderer that fetches through `cache`.
-    pub fn new(cache: &'c RepoCache) -> Self {
+    pub fn new(cache: Arc<RepoCache>) -> Self {
         Self { cache }
     }
 
@@ -132,7 +133,7 @@ impl<'c> AppRenderer<'c> {
             let (source_type, manifests) = if ref_only {
                 (None, Vec::new())
             } else {
-                let (t, m) = render_source(app, f, &refs, &field)?;
+                let (t, m) = render_source(app, f, &refs, &field, &self.cache)?;
                 (Some(t), m)
             };
             rendered.sources.push(RenderedSource {
@@ -152,6 +153,7 @@ fn render_source(
     f: &Fetched<'_>,
     refs: &BTreeMap<String, &RepoRoot>,
     field: &str,
+    cache: &Arc<RepoCache>,
 ) -> Result<(SourceType, Vec<Manifest>), RenderError> {
     let source = f.source;
     let rel = source.path.as_deref().unwrap_or(".");
@@ -194,29 +196,32 @@ fn render_source(
             render_directory(&f.repo, &dir, &opts)?
         }
         SourceType::Helm => {
-            // Check every value file now, so a file that escapes its repository is
-            // refused as such even before the Helm renderer exists.
-            if let Some(helm) = &source.helm {
-                for value_file in &helm.value_files {
-                    resolve_value_file(
-                        &f.repo,
-                        &dir,
-                        value_file,
-                        refs,
-                        helm.ignore_missing_value_files.unwrap_or(false),
-                    )?;
-                }
-            }
-            return Err(RenderError::Unsupported(format!(
-                "Helm ({field} of application {})",
-                app.name()
-            )));
+            let scratch = tempfile::tempdir().map_err(|source| RenderError::Io {
+                path: std::env::temp_dir(),
+                source,
+            })?;
+            let opts = crate::helm::options_for_source(
+                app,
+                source.helm.as_ref(),
+                &f.repo,
+                &dir,
+                refs,
+                scratch.path(),
+                field,
+            )?;
+            crate::helm::render_helm_chart(&dir, &opts)?
         }
         SourceType::Kustomize => {
-            return Err(RenderError::Unsupported(format!(
-                "Kustomize ({field} of application {})",
-                app.name()
-            )));
+            let overrides = source
+                .kustomize
+                .as_ref()
+                .map(|k| crate::kustomize::overrides_from_model(k, field))
+                .transpose()?;
+            let opts = ferrocd_kustomize::KustomizeOptions {
+                remote: Some(Arc::new(crate::kustomize::CacheFetcher::new(cache.clone()))),
+                ..Default::default()
+            };
+            crate::kustomize::render_kustomization(&f.repo, &dir, opts, overrides.as_ref())?
         }
         SourceType::Plugin => {
             return Err(RenderError::Unsupported(format!(

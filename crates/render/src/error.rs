@@ -73,6 +73,12 @@ pub enum RenderError {
     /// Fetching a Git source failed.
     #[error(transparent)]
     Source(#[from] ferrocd_source::SourceError),
+    /// Kustomize could not build the kustomization (message as kustomize words it).
+    #[error("{0}")]
+    Kustomize(String),
+    /// Helm could not render the chart (message as helm words it).
+    #[error("{0}")]
+    Helm(String),
     /// The source type has no renderer yet.
     #[error("{0} sources are not supported yet")]
     Unsupported(String),

@@ -12,7 +12,9 @@
 pub mod application;
 pub mod directory;
 mod error;
+pub mod helm;
 pub mod jsonnet;
+pub mod kustomize;
 pub mod repo_path;
 
 use std::path::Path;

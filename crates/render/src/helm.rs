@@ -1,0 +1,119 @@
+//! Helm sources: a chart folder in a Git snapshot rendered by the native `ferrocd-helm`
+//! renderer with the Application's `helm` options, as Argo CD passes them to
+//! `helm template` (release name, namespace, value files — also `$ref/...` from other
+//! sources —, values/valuesObject, parameters, file parameters, CRDs, tests, versions).
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use ferrocd_helm::{RenderOptions, render_chart};
+use ferrocd_manifest::{Manifest, Origin};
+use ferrocd_model::{Application, HelmSource};
+
+use crate::RenderError;
+use crate::application::{ValueFile, resolve_value_file};
+use crate::repo_path::RepoRoot;
+
+/// Renders the chart in `chart_dir` into manifests, in Helm's install order.
+/// `extra_values` (a temp file written for `values`/`valuesObject`) comes last.
+pub fn render_helm_chart(
+    chart_dir: &Path,
+    opts: &RenderOptions,
+) -> Result<Vec<Manifest>, RenderError> {
+    let docs = render_chart(chart_dir, opts).map_err(|e| RenderError::Helm(e.to_string()))?;
+    Ok(docs
+        .into_iter()
+        .filter(|d| d.object.is_object())
+        .map(|d| Manifest {
+            object: d.object,
+            origin: Origin {
+                file: d.source,
+                line: 1,
+            },
+        })
+        .collect())
+}
+
+/// Builds the `helm template` options of an Application source. Value files are
+/// resolved inside their repositories; inline values are written to `scratch`.
+pub fn options_for_source(
+    app: &Application,
+    helm: Option<&HelmSource>,
+    repo: &RepoRoot,
+    chart_dir: &Path,
+    refs: &BTreeMap<String, &RepoRoot>,
+    scratch: &Path,
+    field: &str,
+) -> Result<RenderOptions, RenderError> {
+    let default = HelmSource::default();
+    let helm = helm.unwrap_or(&default);
+    let mut opts = RenderOptions {
+        release_name: helm
+            .release_name
+            .clone()
+            .filter(|n| !n.is_empty())
+            .unwrap_or_else(|| app.name().to_string()),
+        namespace: helm
+            .namespace
+            .clone()
+            .filter(|n| !n.is_empty())
+            .or_else(|| app.spec.destination.namespace.clone())
+            .unwrap_or_default(),
+        // Argo CD renders CRDs unless skipCrds is set.
+        include_crds: !helm.skip_crds.unwrap_or(false),
+        skip_crds: helm.skip_crds.unwrap_or(false),
+        skip_tests: helm.skip_tests.unwrap_or(false),
+        kube_version: helm.kube_version.clone().unwrap_or_default(),
+        api_versions: helm.api_versions.clone(),
+        ..Default::default()
+    };
+    let ignore_missing = helm.ignore_missing_value_files.unwrap_or(false);
+    for (i, value_file) in helm.value_files.iter().enumerate() {
+        match resolve_value_file(repo, chart_dir, value_file, refs, ignore_missing)? {
+            Some(ValueFile::Path(path)) => opts.value_files.push(path),
+            Some(ValueFile::Url(_)) => {
+                return Err(RenderError::Unsupported(format!(
+                    "remote value files ({field}.helm.valueFiles[{i}])"
+                )));
+            }
+            None => {}
+        }
+    }
+    let inline = match (&helm.values_object, &helm.values) {
+        (Some(object), _) => Some(
+            serde_json::to_string(object)
+                .map_err(|e| RenderError::Spec(format!("{field}.helm.valuesObject: {e}")))?,
+        ),
+        (None, Some(text)) if !text.trim().is_empty() => Some(text.clone()),
+        _ => None,
+    };
+    if let Some(text) = inline {
+        let path = scratch.join("inline-values.yaml");
+        std::fs::write(&path, text).map_err(|source| RenderError::Io {
+            path: path.clone(),
+            source,
+        })?;
+        opts.value_files.push(path);
+    }
+    for p in &helm.parameters {
+        let expr = format!("{}={}", p.name, p.value.clone().unwrap_or_default());
+        if p.force_string.unwrap_or(false) {
+            opts.set_string.push(expr);
+        } else {
+            opts.set.push(expr);
+        }
+    }
+    for (i, p) in helm.file_parameters.iter().enumerate() {
+        let rel = p.path.clone();
+        let path = repo
+            .resolve(chart_dir, &rel, "file parameter")
+            .map_err(|e| match e {
+                RenderError::NotFound { .. } => RenderError::Spec(format!(
+                    "{field}.helm.fileParameters[{i}].path: {rel:?} does not exist"
+                )),
+                other => other,
+            })?;
+        opts.set_file.push(format!("{}={}", p.name, path.display()));
+    }
+    Ok(opts)
+}

@@ -103,7 +103,7 @@ pub(crate) fn to_f64(v: &Value) -> f64 {
         Value::Uint64(u) => *u as f64,
         Value::Float64(f) => *f,
         Value::Bool(b) => f64::from(u8::from(*b)),
-        Value::String(s) => s.trim().parse().unwrap_or(0.0),
+        Value::String(s) => s.parse().unwrap_or(0.0),
         _ => 0.0,
     }
 }

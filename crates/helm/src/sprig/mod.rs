@@ -8,7 +8,11 @@ mod args;
 mod collections;
 mod encoding;
 mod math;
+mod paths;
+mod semver;
+mod sequences;
 mod strings;
+mod text;
 
 use ferrocd_gotmpl::{FuncError, FuncMap, Value};
 
@@ -27,6 +31,10 @@ pub fn funcs() -> FuncMap {
     encoding::register(&mut f);
     register_defaults(&mut f);
     register_types(&mut f);
+    text::register(&mut f);
+    paths::register(&mut f);
+    sequences::register(&mut f);
+    semver::register(&mut f);
     f
 }
 

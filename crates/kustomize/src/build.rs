@@ -175,8 +175,8 @@ impl Builder<'_> {
             feature: feature.to_string(),
             file: file.clone(),
         };
-        if !kust.helm_charts.is_empty() || !kust.helm_chart_inflation_generator.is_empty() {
-            return Err(unsupported("helmCharts"));
+        if !kust.helm_chart_inflation_generator.is_empty() {
+            return Err(unsupported("helmChartInflationGenerator"));
         }
         for (field, list) in [
             ("transformers", &kust.transformers),
@@ -339,6 +339,10 @@ impl Builder<'_> {
                     acc.resources[i] = new;
                 }
             }
+        }
+        // Charts inflate after the ConfigMap and Secret generators, before transformers.
+        for res in crate::helm::inflate(kust, loader, self.opts.enable_helm)? {
+            acc.append(res, file)?;
         }
         Ok(())
     }

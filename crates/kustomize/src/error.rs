@@ -131,4 +131,54 @@ pub enum KustomizeError {
         /// The kustomization.
         file: PathBuf,
     },
+    /// The kustomization has `helmCharts` but the build was not allowed to inflate charts.
+    #[error(
+        "{}: helmCharts entry '{chart}' needs helm to be enabled: must specify --enable-helm",
+        file.display()
+    )]
+    HelmNotEnabled {
+        /// The chart named by the first entry.
+        chart: String,
+        /// The kustomization.
+        file: PathBuf,
+    },
+    /// A chart is not on disk and would have to be pulled from a repository.
+    #[error(
+        "{}: helm chart '{chart}' is not at '{}' and would have to be pulled from '{repo}': remote charts are not supported yet",
+        file.display(), path.display()
+    )]
+    RemoteChart {
+        /// The chart name.
+        chart: String,
+        /// The repository it would come from.
+        repo: String,
+        /// Where the chart was looked for.
+        path: PathBuf,
+        /// The kustomization.
+        file: PathBuf,
+    },
+    /// A chart is not on disk and names no repository.
+    #[error(
+        "{}: no repo specified for pull, no helm chart '{chart}' found at '{}'",
+        file.display(), path.display()
+    )]
+    ChartNotFound {
+        /// The chart name.
+        chart: String,
+        /// Where the chart was looked for.
+        path: PathBuf,
+        /// The kustomization.
+        file: PathBuf,
+    },
+    /// The native Helm renderer failed on a chart.
+    #[error("{}: inflating helm chart '{chart}'", file.display())]
+    Helm {
+        /// The chart name.
+        chart: String,
+        /// The kustomization.
+        file: PathBuf,
+        /// What the renderer reported.
+        #[source]
+        source: ferrocd_helm::HelmError,
+    },
 }

@@ -7,6 +7,10 @@
 //! `kubectl kustomize`'s object for object (proved by the differential suite in
 //! `tests/differential.rs`).
 //!
+//! `helmCharts` are inflated in-process by `ferrocd-helm` when
+//! [`KustomizeOptions::enable_helm`] is set (kustomize's `--enable-helm`); charts must
+//! already be on disk under `helmGlobals.chartHome`.
+//!
 //! Argo CD's per-Application kustomize options are applied as an in-memory edit of the root
 //! kustomization ([`AppOverrides`], [`build_with`]), the way Argo CD runs `kustomize edit`
 //! before building.
@@ -19,6 +23,7 @@ mod error;
 mod fieldpath;
 mod fieldspec;
 mod generator;
+mod helm;
 mod kustomization;
 mod loader;
 mod metadata;
@@ -101,6 +106,9 @@ pub struct KustomizeOptions {
     pub repo_root: Option<PathBuf>,
     /// Fetches remote (Git) resources; without it remote resources are an error.
     pub remote: Option<Arc<dyn RemoteFetcher>>,
+    /// `--enable-helm`: inflate `helmCharts` with the native Helm renderer (charts must be
+    /// on disk). When false, a kustomization with `helmCharts` is an error, as in kustomize.
+    pub enable_helm: bool,
 }
 
 impl std::fmt::Debug for KustomizeOptions {
@@ -110,6 +118,7 @@ impl std::fmt::Debug for KustomizeOptions {
             .field("reorder", &self.reorder)
             .field("repo_root", &self.repo_root)
             .field("remote", &self.remote.is_some())
+            .field("enable_helm", &self.enable_helm)
             .finish()
     }
 }

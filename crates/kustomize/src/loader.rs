@@ -78,6 +78,17 @@ impl Loader {
         self.resolve(rel)
     }
 
+    /// Resolves a path the kustomization names by itself (not as written by the user),
+    /// enforcing the load restrictor.
+    pub(crate) fn resolve_path(&self, path: &Path) -> Result<PathBuf, KustomizeError> {
+        self.resolve(&path.to_string_lossy())
+    }
+
+    /// Fails unless `path` (canonical) is inside the repository root.
+    pub(crate) fn check_in_repo(&self, path: &Path) -> Result<(), KustomizeError> {
+        self.check_repo(path)
+    }
+
     pub(crate) fn read_bytes(&self, rel: &str) -> Result<Vec<u8>, KustomizeError> {
         let path = self.resolve(rel)?;
         std::fs::read(&path).map_err(|source| KustomizeError::Read { path, source })

@@ -4,11 +4,17 @@
 //!
 //! A case directory holds the kustomization tree and an optional `case.yaml`:
 //! `build: overlays/prod` (directory to build, default `.`), `reorder: none`,
-//! `loadRestrictor: LoadRestrictionsNone`, `expectError: true`.
+//! `loadRestrictor: LoadRestrictionsNone`, `expectError: true`, `enableHelm: true` (kubectl
+//! gets `--enable-helm --helm-command <helm>`, ferrocd `enable_helm`).
+//!
+//! kubectl's kustomize (v5.7) refuses any helm whose `helm version -c --short` is not v3, and
+//! helm v4 has no `-c` flag; so `--helm-command` points at a small shell shim that answers
+//! the version probe as v3 and hands every other command (`helm template ...`) to the real
+//! helm v4 from the reference tools.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 
 use ferrocd_kustomize::{KustomizeOptions, LoadRestrictor, Reorder, build};
 use serde_json::Value;
@@ -37,6 +43,30 @@ fn tools_bin() -> PathBuf {
     )
 }
 
+/// Writes the helm shim (see the module docs) once per test process.
+fn helm_shim(bin: &Path) -> PathBuf {
+    static SHIM: OnceLock<PathBuf> = OnceLock::new();
+    SHIM.get_or_init(|| {
+        let real = bin.join("helm");
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("kustomize-helm-shim");
+        std::fs::create_dir_all(&dir).expect("shim dir");
+        let shim = dir.join(format!("helm-{}", std::process::id()));
+        let script = format!(
+            "#!/bin/sh\nif [ \"$1\" = version ]; then echo v3.19.0+gferrocdshim; exit 0; fi\nexec '{}' \"$@\"\n",
+            real.display()
+        );
+        std::fs::write(&shim, script).expect("write shim");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&shim, std::fs::Permissions::from_mode(0o755))
+                .expect("chmod shim");
+        }
+        shim
+    })
+    .clone()
+}
+
 #[derive(Debug, Default, serde::Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 struct CaseSpec {
@@ -44,6 +74,7 @@ struct CaseSpec {
     reorder: Option<String>,
     load_restrictor: Option<String>,
     expect_error: bool,
+    enable_helm: bool,
 }
 
 fn case_spec(dir: &Path) -> CaseSpec {
@@ -67,13 +98,31 @@ fn describe(v: &Value) -> String {
     )
 }
 
+/// An error with its sources, `: `-separated.
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut cur = e.source();
+    while let Some(s) = cur {
+        out.push_str(": ");
+        out.push_str(&s.to_string());
+        cur = s.source();
+    }
+    out
+}
+
 /// Runs one case; returns a failure description.
-fn run_case(kubectl: &Path, dir: &Path) -> Option<String> {
+fn run_case(bin: &Path, dir: &Path) -> Option<String> {
     let spec = case_spec(dir);
     let target = dir.join(spec.build.as_deref().unwrap_or("."));
-    let mut cmd = Command::new(kubectl);
+    let mut cmd = Command::new(bin.join("kubectl"));
     cmd.arg("kustomize").arg(&target);
     let mut opts = KustomizeOptions::default();
+    if spec.enable_helm {
+        cmd.arg("--enable-helm")
+            .arg("--helm-command")
+            .arg(helm_shim(bin));
+        opts.enable_helm = true;
+    }
     if let Some(r) = &spec.reorder {
         cmd.arg("--reorder").arg(r);
         opts.reorder = r.parse::<Reorder>().expect("reorder");
@@ -90,7 +139,7 @@ fn run_case(kubectl: &Path, dir: &Path) -> Option<String> {
             "both failed but case does not expect it: kubectl: {} ours: {e}",
             String::from_utf8_lossy(&out.stderr).trim()
         )),
-        (true, Err(e)) => Some(format!("ferrocd failed: {e}")),
+        (true, Err(e)) => Some(format!("ferrocd failed: {}", chain(&e))),
         (false, Ok(_)) => Some(format!(
             "kubectl failed but ferrocd succeeded: {}",
             String::from_utf8_lossy(&out.stderr).trim()
@@ -131,7 +180,7 @@ fn run_case(kubectl: &Path, dir: &Path) -> Option<String> {
 
 #[test]
 fn kustomize_cases_equal_kubectl_kustomize() {
-    let kubectl = tools_bin().join("kubectl");
+    let bin = tools_bin();
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/cases");
     let filter = std::env::var("CASE").ok();
     let mut cases: Vec<PathBuf> = std::fs::read_dir(&root)
@@ -160,7 +209,7 @@ fn kustomize_cases_equal_kubectl_kustomize() {
                     let Some(case) = queue.lock().unwrap().pop() else {
                         break;
                     };
-                    if let Some(f) = run_case(&kubectl, &case) {
+                    if let Some(f) = run_case(&bin, &case) {
                         let name = case
                             .file_name()
                             .unwrap_or_default()

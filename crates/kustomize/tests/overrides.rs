@@ -218,23 +218,6 @@ fn errors_name_the_file() {
     ));
 }
 
-#[test]
-fn helm_charts_are_an_honest_limitation() {
-    let tmp = tempfile::tempdir().expect("tmp");
-    write(
-        tmp.path(),
-        &[(
-            "kustomization.yaml",
-            "helmCharts:\n- name: mlflow\n  repo: https://charts.example.com\n",
-        )],
-    );
-    let err = build(tmp.path(), &KustomizeOptions::default()).expect_err("helm");
-    assert!(
-        err.to_string().contains("helmCharts is not supported yet"),
-        "{err}"
-    );
-}
-
 struct DirFetcher(std::path::PathBuf);
 
 impl ferrocd_kustomize::RemoteFetcher for DirFetcher {

@@ -1,0 +1,433 @@
+//! `helmCharts` and `helmGlobals`: charts already on disk inflated by the native Helm
+//! renderer (`ferrocd-helm`), the way kustomize's HelmChartInflationGenerator runs
+//! `helm template`.
+//!
+//! A chart is looked up at `<chartHome>/<name>`, or at `<chartHome>/<name>-<version>/<name>`
+//! when both `repo` and `version` are set (where kustomize would pull it to). `chartHome`
+//! defaults to `charts` next to the kustomization. The values file (default: the chart's
+//! own `values.yaml`) and `additionalValuesFiles` are read through the kustomization's
+//! loader, so the load restrictor and the repository root apply to them. `valuesInline`
+//! is combined with the values file by `valuesMerge`: `override` (the default; inline
+//! wins), `merge` (the file wins, inline only fills gaps) or `replace` (inline only).
+//! Nothing is ever downloaded: a chart that is not on disk is an error.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+use crate::error::KustomizeError;
+use crate::kustomization::Kustomization;
+use crate::loader::Loader;
+use crate::resource::{Resource, Source};
+
+/// The release name kustomize gives when `releaseName` is not set.
+const DEFAULT_RELEASE_NAME: &str = "release-name";
+
+/// An entry of `helmCharts`.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+pub(crate) struct HelmChart {
+    pub name: String,
+    pub version: Option<String>,
+    pub repo: Option<String>,
+    pub release_name: Option<String>,
+    pub namespace: Option<String>,
+    pub name_template: Option<String>,
+    pub additional_values_files: Vec<String>,
+    pub values_file: Option<String>,
+    pub values_inline: Option<Map<String, Value>>,
+    pub values_merge: Option<String>,
+    #[serde(rename = "includeCRDs")]
+    pub include_crds: bool,
+    pub skip_hooks: bool,
+    pub skip_tests: bool,
+    pub api_versions: Vec<String>,
+    pub kube_version: Option<String>,
+    pub debug: bool,
+}
+
+/// The `helmGlobals` field.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+pub(crate) struct HelmGlobals {
+    pub chart_home: Option<String>,
+    pub config_home: Option<String>,
+}
+
+/// How `valuesInline` combines with the values file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ValuesMerge {
+    /// Inline values win over the file's.
+    Override,
+    /// The file's values win; inline values fill what the file lacks.
+    Merge,
+    /// Only the inline values are used.
+    Replace,
+}
+
+impl ValuesMerge {
+    fn parse(text: Option<&str>) -> Option<Self> {
+        match text.unwrap_or("") {
+            "" | "override" => Some(Self::Override),
+            "merge" => Some(Self::Merge),
+            "replace" => Some(Self::Replace),
+            _ => None,
+        }
+    }
+}
+
+/// Deep-merges `top` onto `base`: maps merge key by key, anything else in `top` wins.
+pub(crate) fn merge_values(base: &mut Map<String, Value>, top: Map<String, Value>) {
+    for (key, value) in top {
+        match (base.get_mut(&key), value) {
+            (Some(Value::Object(b)), Value::Object(t)) => merge_values(b, t),
+            (_, value) => {
+                base.insert(key, value);
+            }
+        }
+    }
+}
+
+/// Combines the values file's content and the inline values by `mode`.
+pub(crate) fn combine_values(
+    file: Map<String, Value>,
+    inline: Map<String, Value>,
+    mode: ValuesMerge,
+) -> Map<String, Value> {
+    match mode {
+        ValuesMerge::Override => {
+            let mut out = file;
+            merge_values(&mut out, inline);
+            out
+        }
+        ValuesMerge::Merge => {
+            let mut out = inline;
+            merge_values(&mut out, file);
+            out
+        }
+        ValuesMerge::Replace => inline,
+    }
+}
+
+fn invalid(file: &Path, message: String) -> KustomizeError {
+    KustomizeError::Invalid {
+        path: file.to_path_buf(),
+        message,
+    }
+}
+
+/// Parses `helmCharts` and `helmGlobals` of a kustomization.
+fn parse_entries(
+    kust: &Kustomization,
+    file: &Path,
+) -> Result<(Vec<HelmChart>, HelmGlobals), KustomizeError> {
+    let globals = match &kust.helm_globals {
+        None | Some(Value::Null) => HelmGlobals::default(),
+        Some(v) => serde_json::from_value(v.clone())
+            .map_err(|e| invalid(file, format!("helmGlobals: {e}")))?,
+    };
+    let mut charts = Vec::with_capacity(kust.helm_charts.len());
+    for (i, entry) in kust.helm_charts.iter().enumerate() {
+        let chart: HelmChart = serde_json::from_value(entry.clone())
+            .map_err(|e| invalid(file, format!("helmCharts[{i}]: {e}")))?;
+        charts.push(chart);
+    }
+    Ok((charts, globals))
+}
+
+/// Where the chart of `chart` is on disk (it may not exist).
+fn chart_dir(chart: &HelmChart, globals: &HelmGlobals, loader: &Loader) -> PathBuf {
+    let home = globals
+        .chart_home
+        .as_deref()
+        .filter(|h| !h.is_empty())
+        .unwrap_or("charts");
+    let mut dir = loader.dir.join(home);
+    let repo = chart.repo.as_deref().unwrap_or("");
+    let version = chart.version.as_deref().unwrap_or("");
+    if !repo.is_empty() && !version.is_empty() {
+        dir.push(format!("{}-{version}", chart.name));
+    }
+    dir.join(&chart.name)
+}
+
+/// Reads a values file into a map (an empty document is an empty map).
+fn read_values(path: &Path) -> Result<Map<String, Value>, KustomizeError> {
+    let text = std::fs::read_to_string(path).map_err(|source| KustomizeError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    match crate::yaml::parse_one(&text, path)? {
+        Value::Null => Ok(Map::new()),
+        Value::Object(m) => Ok(m),
+        _ => Err(KustomizeError::Parse {
+            path: path.to_path_buf(),
+            message: "helm values must be a mapping".into(),
+        }),
+    }
+}
+
+/// Inflates every `helmCharts` entry of `kust` into resources, in entry order.
+///
+/// `enabled` mirrors `--enable-helm`: without it a kustomization with charts is an error.
+pub(crate) fn inflate(
+    kust: &Kustomization,
+    loader: &Loader,
+    enabled: bool,
+) -> Result<Vec<Resource>, KustomizeError> {
+    if kust.helm_charts.is_empty() {
+        return Ok(Vec::new());
+    }
+    let file = loader.file.as_path();
+    let (charts, globals) = parse_entries(kust, file)?;
+    if !enabled {
+        return Err(KustomizeError::HelmNotEnabled {
+            chart: charts.first().map(|c| c.name.clone()).unwrap_or_default(),
+            file: file.to_path_buf(),
+        });
+    }
+    let mut out = Vec::new();
+    for (i, chart) in charts.iter().enumerate() {
+        out.extend(inflate_one(chart, i, &globals, loader)?);
+    }
+    Ok(out)
+}
+
+fn inflate_one(
+    chart: &HelmChart,
+    index: usize,
+    globals: &HelmGlobals,
+    loader: &Loader,
+) -> Result<Vec<Resource>, KustomizeError> {
+    let file = loader.file.as_path();
+    if chart.name.is_empty() {
+        return Err(invalid(
+            file,
+            format!("helmCharts[{index}]: name is required"),
+        ));
+    }
+    let Some(mode) = ValuesMerge::parse(chart.values_merge.as_deref()) else {
+        return Err(invalid(
+            file,
+            format!(
+                "helmCharts[{index}] ({}): valuesMerge must be one of [merge override replace], got `{}`",
+                chart.name,
+                chart.values_merge.as_deref().unwrap_or("")
+            ),
+        ));
+    };
+    let dir = chart_dir(chart, globals, loader);
+    if !dir.is_dir() {
+        let repo = chart.repo.clone().unwrap_or_default();
+        return Err(if repo.is_empty() {
+            KustomizeError::ChartNotFound {
+                chart: chart.name.clone(),
+                path: dir,
+                file: file.to_path_buf(),
+            }
+        } else {
+            KustomizeError::RemoteChart {
+                chart: chart.name.clone(),
+                repo,
+                path: dir,
+                file: file.to_path_buf(),
+            }
+        });
+    }
+    // Values files go through the loader (load restrictor + repository root), like kustomize.
+    let values_file = match chart.values_file.as_deref().filter(|v| !v.is_empty()) {
+        Some(v) => loader.resolve(v)?,
+        None => loader.resolve_path(&dir.join("values.yaml"))?,
+    };
+    let mut additional = Vec::with_capacity(chart.additional_values_files.len());
+    for f in &chart.additional_values_files {
+        additional.push(loader.resolve(f)?);
+    }
+    let dir = dir.canonicalize().map_err(|source| KustomizeError::Read {
+        path: dir.clone(),
+        source,
+    })?;
+    loader.check_in_repo(&dir)?;
+
+    // Inline values are combined with the values file into a file of their own.
+    let mut merged_file = None;
+    let first_values = match &chart.values_inline {
+        Some(inline) if !inline.is_empty() => {
+            let base = if mode == ValuesMerge::Replace {
+                Map::new()
+            } else {
+                read_values(&values_file)?
+            };
+            let combined = combine_values(base, inline.clone(), mode);
+            let tmp = write_values(&combined, file)?;
+            let path = tmp.path().to_path_buf();
+            merged_file = Some(tmp);
+            path
+        }
+        _ => values_file,
+    };
+    let mut value_files = vec![first_values];
+    value_files.extend(additional);
+
+    let release_name = release_name(chart, index, file)?;
+    let opts = ferrocd_helm::RenderOptions {
+        release_name,
+        namespace: chart.namespace.clone().unwrap_or_default(),
+        value_files,
+        kube_version: chart.kube_version.clone().unwrap_or_default(),
+        api_versions: chart.api_versions.clone(),
+        include_crds: chart.include_crds,
+        skip_tests: chart.skip_tests,
+        ..Default::default()
+    };
+    let docs = ferrocd_helm::render_chart(&dir, &opts).map_err(|source| KustomizeError::Helm {
+        chart: chart.name.clone(),
+        file: file.to_path_buf(),
+        source,
+    })?;
+    drop(merged_file);
+    let mut out = Vec::new();
+    for doc in docs {
+        if chart.skip_hooks && doc.hook().is_some() {
+            continue;
+        }
+        match doc.object {
+            Value::Null => {}
+            Value::Object(_) => {
+                let mut res = Resource::new(doc.object);
+                res.source = Some(Source::Generated {
+                    kustomization: file.to_path_buf(),
+                    generator: "HelmChartInflationGenerator",
+                });
+                out.push(res);
+            }
+            _ => {
+                return Err(KustomizeError::Parse {
+                    path: dir.join(&doc.source),
+                    message: format!(
+                        "helm chart '{}' rendered a document that is not an object",
+                        chart.name
+                    ),
+                });
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The release name: `nameTemplate` when it is a plain name, else `releaseName`, else
+/// kustomize's default.
+fn release_name(chart: &HelmChart, index: usize, file: &Path) -> Result<String, KustomizeError> {
+    if let Some(t) = chart.name_template.as_deref().filter(|t| !t.is_empty()) {
+        if t.contains("{{") {
+            return Err(KustomizeError::Unsupported {
+                feature: format!(
+                    "helmCharts[{index}] ({}): a templated nameTemplate",
+                    chart.name
+                ),
+                file: file.to_path_buf(),
+            });
+        }
+        return Ok(t.to_string());
+    }
+    Ok(chart
+        .release_name
+        .clone()
+        .filter(|r| !r.is_empty())
+        .unwrap_or_else(|| DEFAULT_RELEASE_NAME.to_string()))
+}
+
+fn write_values(
+    values: &Map<String, Value>,
+    file: &Path,
+) -> Result<tempfile::NamedTempFile, KustomizeError> {
+    let io_err = |source| KustomizeError::Read {
+        path: file.to_path_buf(),
+        source,
+    };
+    let mut tmp = tempfile::Builder::new()
+        .prefix("ferrocd-helm-values-")
+        .suffix(".yaml")
+        .tempfile()
+        .map_err(io_err)?;
+    // JSON is YAML; the Helm renderer reads it as a values file.
+    let text = serde_json::to_string(values).map_err(|e| KustomizeError::Invalid {
+        path: file.to_path_buf(),
+        message: format!("helm values: {e}"),
+    })?;
+    tmp.write_all(text.as_bytes()).map_err(io_err)?;
+    tmp.flush().map_err(io_err)?;
+    Ok(tmp)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn map(v: Value) -> Map<String, Value> {
+        match v {
+            Value::Object(m) => m,
+            _ => Map::new(),
+        }
+    }
+
+    #[test]
+    fn override_lets_inline_win_deeply() {
+        let file = map(json!({"image": {"repo": "mlflow", "tag": "2"}, "list": [1, 2]}));
+        let inline = map(json!({"image": {"tag": "3"}, "list": [9]}));
+        let out = combine_values(file, inline, ValuesMerge::Override);
+        assert_eq!(
+            Value::Object(out),
+            json!({"image": {"repo": "mlflow", "tag": "3"}, "list": [9]})
+        );
+    }
+
+    #[test]
+    fn merge_lets_file_win_and_inline_fill_gaps() {
+        let file = map(json!({"image": {"tag": "2"}, "replicas": 3}));
+        let inline = map(json!({"image": {"tag": "3", "pull": "Always"}, "gpu": true}));
+        let out = combine_values(file, inline, ValuesMerge::Merge);
+        assert_eq!(
+            Value::Object(out),
+            json!({"image": {"tag": "2", "pull": "Always"}, "gpu": true, "replicas": 3})
+        );
+    }
+
+    #[test]
+    fn replace_keeps_only_inline() {
+        let file = map(json!({"replicas": 3}));
+        let inline = map(json!({"gpu": 1}));
+        let out = combine_values(file, inline, ValuesMerge::Replace);
+        assert_eq!(Value::Object(out), json!({"gpu": 1}));
+    }
+
+    #[test]
+    fn values_merge_parses_known_modes_only() {
+        assert_eq!(ValuesMerge::parse(None), Some(ValuesMerge::Override));
+        assert_eq!(ValuesMerge::parse(Some("merge")), Some(ValuesMerge::Merge));
+        assert_eq!(
+            ValuesMerge::parse(Some("replace")),
+            Some(ValuesMerge::Replace)
+        );
+        assert_eq!(ValuesMerge::parse(Some("Merge")), None);
+    }
+
+    #[test]
+    fn release_name_defaults_and_name_template() {
+        let f = Path::new("kustomization.yaml");
+        let mut c = HelmChart {
+            name: "mlflow".into(),
+            ..Default::default()
+        };
+        assert_eq!(release_name(&c, 0, f).ok().as_deref(), Some("release-name"));
+        c.release_name = Some("tracking".into());
+        assert_eq!(release_name(&c, 0, f).ok().as_deref(), Some("tracking"));
+        c.name_template = Some("fixed".into());
+        assert_eq!(release_name(&c, 0, f).ok().as_deref(), Some("fixed"));
+        c.name_template = Some("{{ randAlpha 5 }}".into());
+        assert!(release_name(&c, 0, f).is_err());
+    }
+}

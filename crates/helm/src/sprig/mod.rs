@@ -6,6 +6,7 @@
 
 mod args;
 mod collections;
+mod date;
 mod encoding;
 mod math;
 mod paths;
@@ -35,6 +36,7 @@ pub fn funcs() -> FuncMap {
     paths::register(&mut f);
     sequences::register(&mut f);
     semver::register(&mut f);
+    date::register(&mut f);
     f
 }
 

@@ -317,26 +317,68 @@ fn inflate_one(
     Ok(out)
 }
 
-/// The release name: `nameTemplate` when it is a plain name, else `releaseName`, else
-/// kustomize's default.
+/// The release name, as kustomize asks helm for it: `releaseName`, else `nameTemplate`
+/// rendered with the Sprig functions (no data), else `release-name`. Both set is an error,
+/// and the name must be a valid Helm release name.
 fn release_name(chart: &HelmChart, index: usize, file: &Path) -> Result<String, KustomizeError> {
-    if let Some(t) = chart.name_template.as_deref().filter(|t| !t.is_empty()) {
-        if t.contains("{{") {
-            return Err(KustomizeError::Unsupported {
-                feature: format!(
-                    "helmCharts[{index}] ({}): a templated nameTemplate",
-                    chart.name
-                ),
-                file: file.to_path_buf(),
-            });
+    let release = chart.release_name.as_deref().filter(|r| !r.is_empty());
+    let template = chart.name_template.as_deref().filter(|t| !t.is_empty());
+    let what = |message: String| {
+        invalid(
+            file,
+            format!("helmCharts[{index}] ({}): {message}", chart.name),
+        )
+    };
+    let name = match (release, template) {
+        (Some(_), Some(_)) => {
+            return Err(what(
+                "cannot set nameTemplate and also releaseName".to_string(),
+            ));
         }
-        return Ok(t.to_string());
+        (Some(r), None) => r.to_string(),
+        (None, Some(t)) => render_name_template(t).map_err(what)?,
+        (None, None) => DEFAULT_RELEASE_NAME.to_string(),
+    };
+    if !valid_release_name(&name) {
+        return Err(what(format!(
+            "release name \"{name}\": invalid release name, must be lowercase alphanumerics, '-' and '.' (a DNS subdomain) and at most 53 characters"
+        )));
     }
-    Ok(chart
-        .release_name
-        .clone()
-        .filter(|r| !r.is_empty())
-        .unwrap_or_else(|| DEFAULT_RELEASE_NAME.to_string()))
+    Ok(name)
+}
+
+fn render_name_template(text: &str) -> Result<String, String> {
+    use ferrocd_gotmpl::{ExecOptions, Template, Value as TmplValue};
+    let funcs = ferrocd_helm::sprig::funcs();
+    let mut tmpl = Template::with_funcs("name-template", &funcs);
+    tmpl.parse("name-template", text)
+        .map_err(|e| format!("nameTemplate: {}", e.message))?;
+    let out = tmpl
+        .execute(
+            "name-template",
+            &TmplValue::Nil,
+            &funcs,
+            &ExecOptions::default(),
+        )
+        .map_err(|e| format!("nameTemplate: {e}"))?;
+    Ok(out)
+}
+
+/// Helm's rule for release names: a DNS subdomain of at most 53 characters.
+pub(crate) fn valid_release_name(name: &str) -> bool {
+    if name.is_empty() || name.len() > 53 {
+        return false;
+    }
+    name.split('.').all(|label| {
+        let b = label.as_bytes();
+        let alnum = |c: &u8| c.is_ascii_lowercase() || c.is_ascii_digit();
+        match (b.first(), b.last()) {
+            (Some(first), Some(last)) => {
+                alnum(first) && alnum(last) && b.iter().all(|c| alnum(c) || *c == b'-')
+            }
+            _ => false,
+        }
+    })
 }
 
 fn write_values(
@@ -426,8 +468,25 @@ mod tests {
         c.release_name = Some("tracking".into());
         assert_eq!(release_name(&c, 0, f).ok().as_deref(), Some("tracking"));
         c.name_template = Some("fixed".into());
+        assert!(release_name(&c, 0, f).is_err(), "both set");
+        c.release_name = None;
         assert_eq!(release_name(&c, 0, f).ok().as_deref(), Some("fixed"));
-        c.name_template = Some("{{ randAlpha 5 }}".into());
+        c.name_template = Some("serve-{{ lower \"GPU\" }}".into());
+        assert_eq!(release_name(&c, 0, f).ok().as_deref(), Some("serve-gpu"));
+        c.name_template = Some("Bad_Name".into());
         assert!(release_name(&c, 0, f).is_err());
+    }
+
+    #[test]
+    fn release_names_follow_helm_rules() {
+        assert!(valid_release_name("airflow"));
+        assert!(valid_release_name("mlflow.prod-1"));
+        assert!(!valid_release_name(""));
+        assert!(!valid_release_name("-airflow"));
+        assert!(!valid_release_name("airflow-"));
+        assert!(!valid_release_name("Airflow"));
+        assert!(!valid_release_name("a..b"));
+        assert!(!valid_release_name(&"a".repeat(54)));
+        assert!(valid_release_name(&"a".repeat(53)));
     }
 }

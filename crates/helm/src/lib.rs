@@ -5,6 +5,7 @@
 //!   crds, subcharts, `.helmignore`), never reading outside it;
 //! - [`values`]: the `--set` grammar, coalescing with chart defaults, subchart
 //!   scoping and globals, dependency conditions/tags/aliases/import-values;
+//! - [`values_schema`]: values.schema.json validation with Helm's messages;
 //! - [`render`]: [`render_chart`], the whole pipeline;
 //! - [`sprig`] and Helm's own functions (`include`, `tpl`, `required`, `toYaml`, ...).
 //!
@@ -28,6 +29,7 @@ pub mod funcs;
 pub mod render;
 pub mod sprig;
 pub mod values;
+pub mod values_schema;
 pub mod yaml;
 
 pub use error::HelmError;

@@ -140,6 +140,7 @@ pub fn render_loaded(
     process_dependencies(&mut chart, &user)?;
     let mut vals = user;
     coalesce_chart(&chart, &mut vals);
+    crate::values_schema::validate_chart(&chart, &vals)?;
     let kube = KubeVersion::parse(if opts.kube_version.is_empty() {
         DEFAULT_KUBE_VERSION
     } else {

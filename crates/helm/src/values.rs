@@ -335,7 +335,8 @@ pub fn merge_maps(dst: &mut Map<String, Json>, src: Map<String, Json>) {
 }
 
 /// Fills `dst` (user values) with `defaults` where missing; a user `null`
-/// removes the key; maps merge recursively.
+/// removes a key the defaults have (other nulls stay, as in Helm); maps
+/// merge recursively.
 pub fn coalesce_tables(dst: &mut Map<String, Json>, defaults: &Map<String, Json>) {
     for (k, dv) in defaults {
         match dst.get_mut(k) {
@@ -353,11 +354,6 @@ pub fn coalesce_tables(dst: &mut Map<String, Json>, defaults: &Map<String, Json>
             }
         }
     }
-    remove_nulls_shallow(dst);
-}
-
-fn remove_nulls_shallow(m: &mut Map<String, Json>) {
-    m.retain(|_, v| !v.is_null());
 }
 
 /// Coalesces `user` values over the chart's defaults, then each subchart's

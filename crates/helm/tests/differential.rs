@@ -161,7 +161,34 @@ fn cases() -> Vec<Case> {
             set: &["migrations.enabled=false"],
             ..BASE
         },
+        Case {
+            chart: "mlflow",
+            release: "mlflow",
+            ..BASE
+        },
+        Case {
+            chart: "mlflow",
+            release: "tracking",
+            namespace: "ml",
+            values: &["mlflow-prod.yaml"],
+            ..BASE
+        },
+        Case {
+            chart: "mlflow",
+            release: "exp",
+            values: &["mlflow-prod.yaml"],
+            set: &["tracking.port=5001,auth.enabled=false"],
+            flags: &["--kube-version", "1.27.3"],
+            ..BASE
+        },
     ]
+}
+
+fn flag_value(c: &Case, name: &str) -> Option<String> {
+    c.flags
+        .windows(2)
+        .find(|w| w[0] == name)
+        .map(|w| w[1].to_string())
 }
 
 fn options(c: &Case) -> RenderOptions {
@@ -180,6 +207,13 @@ fn options(c: &Case) -> RenderOptions {
         include_crds: c.flags.contains(&"--include-crds"),
         skip_crds: c.flags.contains(&"--skip-crds"),
         skip_tests: c.flags.contains(&"--skip-tests"),
+        kube_version: flag_value(c, "--kube-version").unwrap_or_default(),
+        api_versions: c
+            .flags
+            .windows(2)
+            .filter(|w| w[0] == "--api-versions")
+            .map(|w| w[1].to_string())
+            .collect(),
         ..RenderOptions::default()
     }
 }
@@ -375,5 +409,70 @@ fn required_and_parse_errors_read_like_helm() {
         let err = render_chart(&testdata().join("charts").join(c.chart), &options(c))
             .expect_err("must fail");
         assert_eq!(err.to_string(), helm_msg, "{}", describe(c));
+    }
+}
+
+/// Helm lists schema violations in map order, so lines are compared as sets.
+fn sorted_lines(text: &str) -> Vec<String> {
+    let mut lines: Vec<String> = text
+        .lines()
+        .map(str::trim_end)
+        .filter(|l| !l.is_empty() && !l.starts_with("Error: "))
+        .filter(|l| !l.contains("values don't meet"))
+        .map(str::to_string)
+        .collect();
+    lines.sort();
+    lines
+}
+
+#[test]
+fn schema_violations_read_like_helm() {
+    let helm = tools_bin().join("helm");
+    let bad = [
+        Case {
+            chart: "mlflow",
+            release: "x",
+            set: &[
+                "replicaCount=0,image.repository=Not Valid,image.extra=1",
+                "tracking.port=70000,tracking.artifactRoot=ftp://x",
+                "auth.adminUser=ab,podLabels.team=null",
+            ],
+            ..BASE
+        },
+        Case {
+            chart: "mlflow",
+            release: "x",
+            set: &["tracking.backendStore=null,image.pullPolicy=Sometimes"],
+            set_json: &[
+                r#"ingress.paths=["/","/","api"]"#,
+                "podLabels={\"gpu\":true}",
+            ],
+            ..BASE
+        },
+        Case {
+            chart: "mlflow",
+            release: "x",
+            set_string: &["replicaCount=3"],
+            set_json: &["ingress.paths=[]"],
+            ..BASE
+        },
+    ];
+    for c in &bad {
+        let out = helm_command(&helm, c).output().expect("helm runs");
+        assert!(!out.status.success(), "{}: helm accepted it", describe(c));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let err = render_chart(&testdata().join("charts").join(c.chart), &options(c))
+            .expect_err("must fail");
+        let ours = err.to_string();
+        assert!(
+            ours.starts_with("values don't meet the specifications of the schema(s)"),
+            "{ours}"
+        );
+        assert_eq!(
+            sorted_lines(&ours),
+            sorted_lines(&stderr),
+            "{}",
+            describe(c)
+        );
     }
 }

@@ -489,4 +489,59 @@ mod tests {
         assert!(!valid_release_name(&"a".repeat(54)));
         assert!(valid_release_name(&"a".repeat(53)));
     }
+
+    fn values() -> impl proptest::strategy::Strategy<Value = Value> {
+        use proptest::prelude::*;
+        let leaf = prop_oneof![
+            any::<i64>().prop_map(Value::from),
+            "[a-z]{0,6}".prop_map(Value::from),
+            any::<bool>().prop_map(Value::from),
+        ];
+        leaf.prop_recursive(3, 24, 4, |inner| {
+            proptest::collection::btree_map("[a-c]{1,2}", inner, 0..4)
+                .prop_map(|m| Value::Object(m.into_iter().collect()))
+        })
+    }
+
+    /// Every leaf of `v` with its path (an empty map merges into anything and is no leaf).
+    fn leaves(v: &Value, path: String, out: &mut Vec<(String, Value)>) {
+        match v {
+            Value::Object(m) => {
+                for (k, v) in m {
+                    leaves(v, format!("{path}/{k}"), out);
+                }
+            }
+            other => out.push((path, other.clone())),
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn the_winning_side_keeps_every_leaf(file in values(), inline in values()) {
+            let (file, inline) = (map(file), map(inline));
+            let over = Value::Object(combine_values(file.clone(), inline.clone(), ValuesMerge::Override));
+            let mut want = Vec::new();
+            leaves(&Value::Object(inline.clone()), String::new(), &mut want);
+            for (path, v) in want.iter().filter(|(p, _)| !p.is_empty()) {
+                proptest::prop_assert_eq!(over.pointer(path), Some(v), "override {}", path);
+            }
+            let merged = Value::Object(combine_values(file.clone(), inline.clone(), ValuesMerge::Merge));
+            let mut want = Vec::new();
+            leaves(&Value::Object(file.clone()), String::new(), &mut want);
+            for (path, v) in want.iter().filter(|(p, _)| !p.is_empty()) {
+                proptest::prop_assert_eq!(merged.pointer(path), Some(v), "merge {}", path);
+            }
+            let replaced = combine_values(file, inline.clone(), ValuesMerge::Replace);
+            proptest::prop_assert_eq!(replaced, inline);
+        }
+
+        #[test]
+        fn dns_style_names_are_valid_release_names(name in "[a-z0-9]([-a-z0-9]{0,20}[a-z0-9])?(\\.[a-z0-9]{1,10}){0,2}") {
+            proptest::prop_assert!(valid_release_name(&name));
+            let upper = name.to_ascii_uppercase();
+            if upper != name {
+                proptest::prop_assert!(!valid_release_name(&upper));
+            }
+        }
+    }
 }

@@ -3,6 +3,7 @@
 //! Exit codes: 0 success, 1 error (bad input, missing revision, unreachable repository),
 //! 2 usage error (from clap), 3 a feature that is not supported yet.
 
+mod health;
 mod render;
 
 use std::process::ExitCode;
@@ -22,6 +23,9 @@ enum Command {
     /// Render a folder (plain YAML/JSON, Jsonnet, Kustomize, Helm) or an Argo CD
     /// Application file to Kubernetes manifests on stdout.
     Render(Box<render::RenderArgs>),
+    /// Print the health of every object in the files (built-in checks and Argo CD Lua
+    /// customizations).
+    Health(health::HealthArgs),
     /// Print the CustomResourceDefinitions of Application and AppProject.
     Crds,
     /// Run a Kubernetes-API-compatible sandbox cluster on loopback (for tests and demos).
@@ -89,6 +93,7 @@ fn main() -> ExitCode {
         .init();
     let result = match cli.command {
         Command::Render(args) => render::run(*args),
+        Command::Health(args) => health::run(args),
         Command::Crds => write_stdout(&ferrocd_model::crd::crds_yaml()),
         Command::Sandbox(args) => run_async(ferrocd_sandbox::cli::run(*args)),
     };

@@ -6,6 +6,7 @@
 
 mod args;
 mod collections;
+mod crypto;
 mod date;
 mod encoding;
 mod math;
@@ -37,6 +38,7 @@ pub fn funcs() -> FuncMap {
     sequences::register(&mut f);
     semver::register(&mut f);
     date::register(&mut f);
+    crypto::register(&mut f);
     f
 }
 

@@ -181,6 +181,44 @@ fn cases() -> Vec<Case> {
             flags: &["--kube-version", "1.27.3"],
             ..BASE
         },
+        Case {
+            chart: "gpu-inference",
+            release: "llm",
+            ..BASE
+        },
+        Case {
+            chart: "gpu-inference",
+            release: "llm-large",
+            namespace: "inference",
+            values: &["gpu-inference-large.yaml"],
+            ..BASE
+        },
+        Case {
+            chart: "gpu-inference",
+            release: "edge",
+            set: &["shards=3,modelsPerGroup=1,maintenance.window=45m"],
+            set_string: &["cacheTTLSeconds=120"],
+            ..BASE
+        },
+        Case {
+            chart: "alert-rules",
+            release: "prod-alerts",
+            ..BASE
+        },
+        Case {
+            chart: "alert-rules",
+            release: "serving",
+            values: &["alert-rules-strict.yaml"],
+            ..BASE
+        },
+        Case {
+            chart: "alert-rules",
+            release: "merged",
+            values: &["alert-rules-strict.yaml"],
+            set_json: &[r#"groups.training={"interval":"2m","rules":{}}"#],
+            set: &["owner.pager.service=PABC"],
+            ..BASE
+        },
     ]
 }
 

@@ -30,7 +30,7 @@ fn until_step(start: i64, stop: i64, step: i64) -> Vec<i64> {
 
 /// `seq` with GNU seq's argument forms: `LAST`, `FIRST LAST`, `FIRST INCR LAST`.
 fn seq(a: &[Value]) -> R {
-    let n: Vec<i64> = a.iter().map(to_i64).collect();
+    let n: Vec<i64> = a.iter().map(int).collect::<Result<_, _>>()?;
     let (first, step, last) = match n.as_slice() {
         [] => return Ok(Value::from("")),
         [last] => (1, if *last >= 1 { 1 } else { -1 }, *last),

@@ -80,6 +80,10 @@ pub struct RenderArgs {
     /// Helm charts: `helm template`'s flags.
     #[command(flatten)]
     pub helm: HelmArgs,
+    /// Kustomize: render `helmCharts` (with the native Helm renderer), as
+    /// `kubectl kustomize --enable-helm`.
+    #[arg(long = "enable-helm")]
+    pub enable_helm: bool,
     /// Application sources: render at this revision instead of targetRevision.
     #[arg(long)]
     pub revision: Option<String>,
@@ -204,6 +208,7 @@ fn render_folder(args: &RenderArgs) -> Result<Vec<Manifest>, Failure> {
             let opts = KustomizeOptions {
                 load_restrictor: args.load_restrictor,
                 reorder: args.reorder,
+                enable_helm: args.enable_helm,
                 remote: Some(Arc::new(CacheFetcher::new(cache))),
                 ..Default::default()
             };

@@ -595,3 +595,20 @@ fn include_glob_escaping_is_refused() {
     );
     assert_one_line_error(&out, "include glob \"../../*.yaml\" escapes with ..");
 }
+
+#[test]
+fn kustomize_helm_charts_need_enable_helm() {
+    let cache = tempfile::tempdir().expect("tempdir");
+    let case = repo_root().join("crates/kustomize/testdata/cases/helm-values-inline");
+    let dir = case.to_str().expect("utf-8");
+    let out = ferrocd(&["render", dir], cache.path());
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("--enable-helm"), "{}", stderr(&out));
+    let out = ferrocd(
+        &["render", dir, "--enable-helm", "-o", "json"],
+        cache.path(),
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let list: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("json");
+    assert!(!list.as_array().expect("list").is_empty());
+}

@@ -217,7 +217,11 @@ fn render_source(
                 .as_ref()
                 .map(|k| crate::kustomize::overrides_from_model(k, field))
                 .transpose()?;
+            // Charts referenced by `helmCharts` are rendered in-process and can never
+            // read outside the repository, so they are always enabled for Applications
+            // (Argo CD needs `--enable-helm` in its kustomize build options for this).
             let opts = ferrocd_kustomize::KustomizeOptions {
+                enable_helm: true,
                 remote: Some(Arc::new(crate::kustomize::CacheFetcher::new(cache.clone()))),
                 ..Default::default()
             };

@@ -99,8 +99,52 @@ fn keys_and_certificates_are_pem() {
         "sprig.certificate|-----BEGIN CERTIFICATE-----|-----BEGIN RSA PRIVATE KEY-----|\
 -----BEGIN CERTIFICATE-----|-----BEGIN RSA PRIVATE KEY-----|-----BEGIN CERTIFICATE-----|true"
     );
+    let with_key = render(
+        r#"{{- $k := genPrivateKey "ecdsa" -}}
+{{- $ca := genCAWithKey "ml-ca" 30 $k -}}
+{{- $c := genSignedCertWithKey "svc" nil (list "svc.ml") 30 $ca (genPrivateKey "ed25519") -}}
+{{- $s := genSelfSignedCertWithKey "self" nil nil 30 $k -}}
+{{ eq $ca.Key $k }}|{{ $c.Cert | trunc 27 }}|{{ $s.Key | trunc 30 }}"#,
+    );
+    assert_eq!(
+        with_key,
+        "true|-----BEGIN CERTIFICATE-----|-----BEGIN EC PRIVATE KEY-----"
+    );
     let custom = render(
         r#"{{ $c := buildCustomCert ("cert-pem" | b64enc) ("key-pem" | b64enc) }}{{ $c.Cert }}/{{ $c.Key }}"#,
     );
     assert_eq!(custom, "cert-pem/key-pem");
+}
+
+#[test]
+fn every_sprig_function_helm_ships_is_defined() {
+    // Helm's Sprig set (everything but env/expandenv), as `helm template` accepts it.
+    let names = "abbrev abbrevboth add add1 add1f addf adler32sum ago all any append atoi b32dec \
+        b32enc b64dec b64enc base bcrypt biggest buildCustomCert camelcase cat ceil chunk clean \
+        coalesce compact concat contains date dateInZone dateModify date_in_zone date_modify \
+        decryptAES deepCopy deepEqual default derivePassword dict dig dir div divf duration \
+        durationRound empty encryptAES ext fail first float64 floor fromJson genCA genCAWithKey \
+        genPrivateKey genSelfSignedCert genSelfSignedCertWithKey genSignedCert \
+        genSignedCertWithKey get getHostByName has hasKey hasPrefix hasSuffix htmlDate \
+        htmlDateInZone htpasswd indent initial initials int int64 isAbs join kebabcase keys \
+        kindIs kindOf last list lower max maxf merge mergeOverwrite min minf mod mul mulf \
+        mustAppend mustChunk mustCompact mustDateModify mustDeepCopy mustFirst mustFromJson \
+        mustHas mustInitial mustLast mustMerge mustMergeOverwrite mustPrepend mustPush \
+        mustRegexFind mustRegexFindAll mustRegexMatch mustRegexReplaceAll \
+        mustRegexReplaceAllLiteral mustRegexSplit mustRest mustReverse mustSlice mustToDate \
+        mustToJson mustToPrettyJson mustToRawJson mustUniq mustWithout nindent nospace now omit \
+        osBase osClean osDir osExt osIsAbs pick pluck plural prepend push quote randAlpha \
+        randAlphaNum randAscii randBytes randInt randNumeric regexFind regexFindAll regexMatch \
+        regexQuoteMeta regexReplaceAll regexReplaceAllLiteral regexSplit repeat replace rest \
+        reverse round semver semverCompare seq set sha1sum sha256sum sha512sum shuffle slice \
+        snakecase sortAlpha split splitList splitn squote sub subf substr swapcase ternary title \
+        toDate toDecimal toJson toPrettyJson toRawJson toString toStrings trim trimAll \
+        trimPrefix trimSuffix trimall trunc tuple typeIs typeIsLike typeOf uniq unixEpoch unset \
+        until untilStep untitle upper urlJoin urlParse uuidv4 values without wrap wrapWith";
+    let funcs = ferrocd_helm::funcs::helm_funcs();
+    let missing: Vec<&str> = names
+        .split_whitespace()
+        .filter(|n| !funcs.contains(n))
+        .collect();
+    assert!(missing.is_empty(), "missing: {missing:?}");
 }

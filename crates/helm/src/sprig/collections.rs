@@ -19,6 +19,7 @@ pub(crate) fn deep_equal(a: &Value, b: &Value) -> bool {
 /// Registers the list functions.
 pub(crate) fn register_lists(f: &mut FuncMap) {
     f.insert("list", |a| Ok(Value::list(a.iter().cloned())));
+    f.insert("tuple", |a| Ok(Value::list(a.iter().cloned())));
     f.insert("first", |a| {
         Ok(one_list(a, "find first")?
             .first()

@@ -295,9 +295,19 @@ fn cert_value(cert: String, key: String) -> Value {
     Value::Object(Arc::new(Certificate { cert, key }))
 }
 
-fn gen_ca(cn: &str, days: i64) -> R {
+fn own_key(given: Option<&Value>) -> Result<(KeyPair, String), FuncError> {
+    match given {
+        None => rsa_key(2048),
+        Some(v) => {
+            let pem = string(v)?;
+            Ok((key_pair(pem)?, pem.to_string()))
+        }
+    }
+}
+
+fn gen_ca(cn: &str, days: i64, given: Option<&Value>) -> R {
     let fail = |e: &dyn std::fmt::Display| FuncError::msg(format!("error generating CA: {e}"));
-    let (key, key_pem) = rsa_key(2048)?;
+    let (key, key_pem) = own_key(given)?;
     let mut params = cert_params(cn, &Value::Nil, &Value::Nil, days)?;
     params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
     params.key_usages = vec![
@@ -309,10 +319,17 @@ fn gen_ca(cn: &str, days: i64) -> R {
     Ok(cert_value(cert.pem(), key_pem))
 }
 
-fn signed(cn: &str, ips: &Value, sans: &Value, days: i64, ca: Option<&Value>) -> R {
+fn signed(
+    cn: &str,
+    ips: &Value,
+    sans: &Value,
+    days: i64,
+    ca: Option<&Value>,
+    given: Option<&Value>,
+) -> R {
     let fail =
         |e: &dyn std::fmt::Display| FuncError::msg(format!("error generating certificate: {e}"));
-    let (key, key_pem) = rsa_key(2048)?;
+    let (key, key_pem) = own_key(given)?;
     let params = cert_params(cn, ips, sans, days)?;
     let cert = match ca {
         None => params.self_signed(&key).map_err(|e| fail(&e))?,
@@ -323,7 +340,7 @@ fn signed(cn: &str, ips: &Value, sans: &Value, days: i64, ca: Option<&Value>) ->
                     "error generating certificate: CA has no Cert/Key",
                 ));
             };
-            let ca_pair = ca_key_pair(&ca_key)?;
+            let ca_pair = key_pair(&ca_key)?;
             let issuer = Issuer::from_ca_cert_pem(&ca_cert, ca_pair).map_err(|e| fail(&e))?;
             params.signed_by(&key, &issuer).map_err(|e| fail(&e))?
         }
@@ -337,14 +354,52 @@ fn signed(cn: &str, ips: &Value, sans: &Value, days: i64, ca: Option<&Value>) ->
     Ok(cert_value(cert.pem(), key_pem))
 }
 
-fn ca_key_pair(pem: &str) -> Result<KeyPair, FuncError> {
+/// A PEM private key as Sprig's `genPrivateKey` writes them (PKCS#1 RSA,
+/// SEC1 EC, PKCS#8) turned into a signing key.
+fn key_pair(pem: &str) -> Result<KeyPair, FuncError> {
     use rsa::pkcs1::DecodeRsaPrivateKey;
-    let fail = |e: &dyn std::fmt::Display| FuncError::msg(format!("error decoding CA key: {e}"));
+    let fail = |e: &dyn std::fmt::Display| FuncError::msg(format!("error decoding key: {e}"));
     if pem.contains("RSA PRIVATE KEY") {
         let key = rsa::RsaPrivateKey::from_pkcs1_pem(pem).map_err(|e| fail(&e))?;
         return rsa_pair(&key).map_err(|e| fail(&e));
     }
+    if pem.contains("EC PRIVATE KEY") {
+        let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+        let sec1 = STANDARD.decode(body).map_err(|e| fail(&e))?;
+        let pkcs8 = pem_block("PRIVATE KEY", &pkcs8_from_sec1_p256(&sec1));
+        return KeyPair::from_pem_and_sign_algo(&pkcs8, &rcgen::PKCS_ECDSA_P256_SHA256)
+            .map_err(|e| fail(&e));
+    }
     KeyPair::from_pem(pem).map_err(|e| fail(&e))
+}
+
+fn der_len(n: usize) -> Vec<u8> {
+    if n < 0x80 {
+        return vec![n as u8];
+    }
+    let bytes: Vec<u8> = n
+        .to_be_bytes()
+        .into_iter()
+        .skip_while(|b| *b == 0)
+        .collect();
+    [vec![0x80 | bytes.len() as u8], bytes].concat()
+}
+
+/// Wraps a SEC1 P-256 key in a PKCS#8 `PrivateKeyInfo`.
+fn pkcs8_from_sec1_p256(sec1: &[u8]) -> Vec<u8> {
+    const ALG: [u8; 23] = [
+        0x02, 0x01, 0x00, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x06,
+        0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01,
+    ];
+    let mut body = ALG.to_vec();
+    body.push(0x07);
+    body.push(0x04);
+    body.extend(der_len(sec1.len()));
+    body.extend(sec1);
+    let mut out = vec![0x30];
+    out.extend(der_len(body.len()));
+    out.extend(body);
+    out
 }
 
 /// Registers the cryptographic functions.
@@ -394,15 +449,34 @@ pub(crate) fn register(f: &mut FuncMap) {
     });
     f.insert("genCA", |a| {
         FuncError::check_arity(a, 2)?;
-        gen_ca(string(&a[0])?, int(&a[1])?)
+        gen_ca(string(&a[0])?, int(&a[1])?, None)
+    });
+    f.insert("genCAWithKey", |a| {
+        FuncError::check_arity(a, 3)?;
+        gen_ca(string(&a[0])?, int(&a[1])?, Some(&a[2]))
+    });
+    f.insert("genSelfSignedCertWithKey", |a| {
+        FuncError::check_arity(a, 5)?;
+        signed(string(&a[0])?, &a[1], &a[2], int(&a[3])?, None, Some(&a[4]))
+    });
+    f.insert("genSignedCertWithKey", |a| {
+        FuncError::check_arity(a, 6)?;
+        signed(
+            string(&a[0])?,
+            &a[1],
+            &a[2],
+            int(&a[3])?,
+            Some(&a[4]),
+            Some(&a[5]),
+        )
     });
     f.insert("genSelfSignedCert", |a| {
         FuncError::check_arity(a, 4)?;
-        signed(string(&a[0])?, &a[1], &a[2], int(&a[3])?, None)
+        signed(string(&a[0])?, &a[1], &a[2], int(&a[3])?, None, None)
     });
     f.insert("genSignedCert", |a| {
         FuncError::check_arity(a, 5)?;
-        signed(string(&a[0])?, &a[1], &a[2], int(&a[3])?, Some(&a[4]))
+        signed(string(&a[0])?, &a[1], &a[2], int(&a[3])?, Some(&a[4]), None)
     });
     f.insert("buildCustomCert", |a| {
         FuncError::check_arity(a, 2)?;

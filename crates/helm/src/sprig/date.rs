@@ -344,4 +344,17 @@ mod tests {
         assert_eq!(d("75m"), "1h");
         assert_eq!(d("0s"), "0s");
     }
+
+    proptest::proptest! {
+        #[test]
+        fn durations_round_trip(secs in -1_000_000i64..1_000_000) {
+            let d = SignedDuration::from_secs(secs);
+            proptest::prop_assert_eq!(parse_duration(&format_duration(d)).expect("parses"), d);
+        }
+
+        #[test]
+        fn duration_parser_never_panics(s in "\\PC{0,16}") {
+            let _ = parse_duration(&s);
+        }
+    }
 }

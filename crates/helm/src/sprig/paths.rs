@@ -257,4 +257,17 @@ mod tests {
         let m = parse_url("mailto:ml@example.com").expect("parses");
         assert_eq!(m.opaque, "ml@example.com");
     }
+
+    proptest::proptest! {
+        #[test]
+        fn url_parse_never_panics(s in "\\PC{0,40}") {
+            let _ = parse_url(&s);
+        }
+
+        #[test]
+        fn clean_is_idempotent(s in "[a-z./]{0,20}") {
+            let once = clean(&s);
+            proptest::prop_assert_eq!(clean(&once), once.clone());
+        }
+    }
 }

@@ -420,4 +420,25 @@ mod tests {
         assert!(parse_version("1.2.x").is_none());
         assert!(parse_version("not-a-version").is_none());
     }
+
+    proptest::proptest! {
+        #[test]
+        fn versions_round_trip(a in 0u64..1000, b in 0u64..1000, c in 0u64..1000, pre in "[a-z0-9]{0,6}") {
+            let text = if pre.is_empty() { format!("v{a}.{b}.{c}") } else { format!("{a}.{b}.{c}-{pre}") };
+            let v = parse_version(&text).expect("valid version");
+            let again = parse_version(&v.canonical()).expect("canonical parses");
+            proptest::prop_assert!(v.compare(&again).is_eq());
+            let at_least = parse_constraint(&format!(">={}", v.canonical())).expect("constraint");
+            let matched = at_least.matches(&v);
+            proptest::prop_assert!(matched || !v.pre.is_empty());
+        }
+
+        #[test]
+        fn parsers_never_panic(s in "\\PC{0,24}") {
+            let _ = parse_version(&s);
+            if let Some(c) = parse_constraint(&s) {
+                let _ = c.matches(&Version { major: 1, minor: 2, patch: 3, pre: String::new(), meta: String::new(), original: String::new() });
+            }
+        }
+    }
 }

@@ -492,4 +492,19 @@ mod tests {
         );
         assert!(parse("2006-01-02", "2024-02-30", &TimeZone::UTC).is_err());
     }
+
+    proptest::proptest! {
+        #[test]
+        fn format_then_parse_is_identity(secs in 0i64..4_000_000_000) {
+            let t = at(secs, "UTC");
+            let layout = "2006-01-02T15:04:05Z07:00";
+            let back = parse(layout, &format(&t, layout), &TimeZone::UTC).expect("parses");
+            proptest::prop_assert_eq!(back.timestamp(), t.timestamp());
+        }
+
+        #[test]
+        fn parse_never_panics(layout in "\\PC{0,12}", value in "\\PC{0,12}") {
+            let _ = parse(&layout, &value, &TimeZone::UTC);
+        }
+    }
 }

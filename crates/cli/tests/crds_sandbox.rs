@@ -8,23 +8,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 fn kubectl_bin() -> PathBuf {
-    let dir = match std::env::var_os("FERROCD_TOOLS_BIN") {
-        Some(dir) => PathBuf::from(dir),
-        None => {
-            let script =
-                Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/install-reference-tools");
-            let out = Command::new(script)
-                .output()
-                .expect("running install-reference-tools");
-            assert!(
-                out.status.success(),
-                "install-reference-tools: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-            PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
-        }
-    };
-    dir.join("kubectl")
+    ferrocd_reference_tools::kubectl()
 }
 
 struct SandboxProcess {

@@ -41,21 +41,7 @@ const KNOWN_DIFFERENCES: &[(&str, &str)] = &[
 const TEST_ONLY_FUNCS: &[&str] = &["fail", "upper", "ctx", "include", "quote", "slice"];
 
 fn tools_bin() -> PathBuf {
-    if let Some(dir) = std::env::var_os("FERROCD_TOOLS_BIN") {
-        return PathBuf::from(dir);
-    }
-    let script =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/install-reference-tools");
-    let out = Command::new(&script)
-        .output()
-        .expect("run install-reference-tools");
-    assert!(
-        out.status.success(),
-        "install-reference-tools failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    PathBuf::from(stdout.lines().last().unwrap_or_default().trim())
+    ferrocd_reference_tools::bin_dir()
 }
 
 fn eligible(case: &Case) -> bool {

@@ -11,22 +11,7 @@ use std::time::{Duration, Instant};
 use ferrocd_kustomize::{KustomizeOptions, LoadRestrictor, Reorder, build};
 
 fn tools_bin() -> PathBuf {
-    if let Ok(dir) = std::env::var("FERROCD_TOOLS_BIN") {
-        return PathBuf::from(dir);
-    }
-    let script =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/install-reference-tools");
-    let out = Command::new(&script)
-        .output()
-        .expect("run install-reference-tools");
-    PathBuf::from(
-        String::from_utf8_lossy(&out.stdout)
-            .trim()
-            .lines()
-            .last()
-            .unwrap_or("")
-            .trim(),
-    )
+    ferrocd_reference_tools::bin_dir()
 }
 
 #[derive(Debug, Default, serde::Deserialize)]

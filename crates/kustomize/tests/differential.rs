@@ -20,27 +20,7 @@ use ferrocd_kustomize::{KustomizeOptions, LoadRestrictor, Reorder, build};
 use serde_json::Value;
 
 fn tools_bin() -> PathBuf {
-    if let Ok(dir) = std::env::var("FERROCD_TOOLS_BIN") {
-        return PathBuf::from(dir);
-    }
-    let script =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/install-reference-tools");
-    let out = Command::new(&script)
-        .output()
-        .expect("run install-reference-tools");
-    assert!(
-        out.status.success(),
-        "install-reference-tools failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    PathBuf::from(
-        String::from_utf8_lossy(&out.stdout)
-            .trim()
-            .lines()
-            .last()
-            .unwrap_or("")
-            .trim(),
-    )
+    ferrocd_reference_tools::bin_dir()
 }
 
 /// Writes the helm shim (see the module docs) once per test process.

@@ -11,27 +11,7 @@ use serde_json::Value;
 /// The directory holding the reference `kubectl`, from `FERROCD_TOOLS_BIN` or the
 /// project's install script.
 fn tools_bin() -> PathBuf {
-    if let Some(dir) = std::env::var_os("FERROCD_TOOLS_BIN") {
-        return PathBuf::from(dir);
-    }
-    let script =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../scripts/install-reference-tools");
-    let out = Command::new(&script)
-        .output()
-        .unwrap_or_else(|e| panic!("running {}: {e}", script.display()));
-    assert!(
-        out.status.success(),
-        "{} failed: {}",
-        script.display(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let dir = stdout
-        .lines()
-        .rev()
-        .find(|l| !l.trim().is_empty())
-        .expect("install script printed the bin dir");
-    PathBuf::from(dir.trim())
+    ferrocd_reference_tools::bin_dir()
 }
 
 fn by_name(mut docs: Vec<Value>) -> Vec<Value> {

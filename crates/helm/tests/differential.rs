@@ -219,6 +219,33 @@ fn cases() -> Vec<Case> {
             set: &["owner.pager.service=PABC"],
             ..BASE
         },
+        Case {
+            chart: "platform-secrets",
+            release: "sec",
+            namespace: "ml",
+            ..BASE
+        },
+        Case {
+            chart: "platform-secrets",
+            release: "feast",
+            namespace: "features",
+            values: &["platform-secrets-rotated.yaml"],
+            flags: &["--kube-version", "1.20.5"],
+            ..BASE
+        },
+        Case {
+            chart: "platform-secrets",
+            release: "old-api",
+            values: &["platform-secrets-rotated.yaml"],
+            flags: &[
+                "--kube-version",
+                "1.29.0",
+                "--api-versions",
+                "batch/v1/CronJob",
+            ],
+            set: &["rotation.suspend=false"],
+            ..BASE
+        },
     ]
 }
 

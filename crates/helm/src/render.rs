@@ -131,11 +131,30 @@ struct Unit {
     render: bool,
 }
 
+/// Helm's release name rule: a DNS-1123 subdomain of at most 53 characters.
+fn check_release_name(name: &str) -> Result<(), HelmError> {
+    const PATTERN: &str = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$";
+    let label_ok = |l: &str| {
+        !l.is_empty()
+            && l.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+    };
+    if name.is_empty() || (name.len() <= 53 && name.split('.').all(label_ok)) {
+        return Ok(());
+    }
+    Err(HelmError::Invalid(format!(
+        "release name check failed: release name {name:?}: invalid release name, must match regex {PATTERN} and the length must not be longer than 53"
+    )))
+}
+
 /// Renders an already loaded chart.
 pub fn render_loaded(
     mut chart: Chart,
     opts: &RenderOptions,
 ) -> Result<Vec<RenderedDoc>, HelmError> {
+    check_release_name(&opts.release_name)?;
     let user = user_values(opts)?;
     process_dependencies(&mut chart, &user)?;
     let mut vals = user;

@@ -461,6 +461,16 @@ fn required_and_parse_errors_read_like_helm() {
             set: &["autoscaling.enabled=true,autoscaling.maxReplicas="],
             ..BASE
         },
+        Case {
+            chart: "alert-rules",
+            release: "Prod-Alerts",
+            ..BASE
+        },
+        Case {
+            chart: "alert-rules",
+            release: "a-release-name-that-is-much-too-long-for-helm-to-accept",
+            ..BASE
+        },
     ];
     for c in &bad {
         let out = helm_command(&helm, c).output().expect("helm runs");

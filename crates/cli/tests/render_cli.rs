@@ -612,3 +612,61 @@ fn kustomize_helm_charts_need_enable_helm() {
     let list: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("json");
     assert!(!list.as_array().expect("list").is_empty());
 }
+
+#[test]
+fn kustomize_remote_git_resources_go_through_the_repo_cache() {
+    let fx = Fixture::new();
+    let server = GitHttpServer::start(fx.dir.path(), Some(("gitops", "kust-pw")));
+    let creds = fx.dir.path().join("creds.yaml");
+    std::fs::write(
+        &creds,
+        format!(
+            "repositories:\n  - url: {}\n    username: gitops\n    password: kust-pw\n",
+            server.url("gitops.git")
+        ),
+    )
+    .expect("write creds");
+    let overlay = tempfile::tempdir().expect("tempdir");
+    let remote_http = format!("{}//apps/mlflow/base?ref=v1.0.0", server.url("gitops.git"));
+    let remote_file = format!("{}//apps/mlflow/overlays/prod?ref=dev", fx.file_url());
+    std::fs::write(
+        overlay.path().join("kustomization.yaml"),
+        format!("resources:\n  - {remote_http}\n  - {remote_file}\nnamespace: ml\n"),
+    )
+    .expect("write kustomization");
+    let out = ferrocd(
+        &[
+            "render",
+            overlay.path().to_str().expect("utf-8"),
+            "--repo-creds",
+            creds.to_str().expect("utf-8"),
+            "-o",
+            "json",
+        ],
+        fx.cache.path(),
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let list: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("json");
+    let names: Vec<String> = list
+        .as_array()
+        .expect("list")
+        .iter()
+        .map(|o| {
+            format!(
+                "{}/{}@{}",
+                o["kind"].as_str().unwrap_or(""),
+                o["metadata"]["name"].as_str().unwrap_or(""),
+                o["metadata"]["namespace"].as_str().unwrap_or("")
+            )
+        })
+        .collect();
+    assert!(
+        names.iter().any(|n| n == "Deployment/mlflow@ml"),
+        "{names:?}"
+    );
+    assert!(
+        names.iter().any(|n| n == "Deployment/prod-mlflow@ml"),
+        "{names:?}"
+    );
+    assert!(server.request_count() > 0, "fetched over smart HTTP");
+}

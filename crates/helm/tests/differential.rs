@@ -13,26 +13,7 @@ use ferrocd_helm::{RenderOptions, render_chart};
 use serde_json::Value as Json;
 
 fn tools_bin() -> PathBuf {
-    if let Some(dir) = std::env::var_os("FERROCD_TOOLS_BIN") {
-        return PathBuf::from(dir);
-    }
-    let script =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/install-reference-tools");
-    let out = Command::new(&script)
-        .output()
-        .expect("run install-reference-tools");
-    assert!(
-        out.status.success(),
-        "install-reference-tools failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    PathBuf::from(
-        String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .last()
-            .unwrap_or_default()
-            .trim(),
-    )
+    ferrocd_reference_tools::bin_dir()
 }
 
 fn testdata() -> PathBuf {

@@ -32,6 +32,8 @@ mod lex;
 mod literal;
 mod parse;
 mod template;
+#[cfg(feature = "test-util")]
+pub mod testing;
 mod value;
 
 pub use builtin::{html_escape, js_escape, query_escape};

@@ -13,6 +13,27 @@ use crate::project::{APP_PROJECT_KIND, AppProject};
 mod application;
 mod project;
 
+/// Checks kind/apiVersion, converts to the typed resource and validates it: the one path
+/// every resource kind of this crate takes from JSON to a trusted value.
+fn typed_and_valid<T: DeserializeOwned>(
+    value: serde_json::Value,
+    kind: &str,
+    file: &str,
+    validate: fn(&T) -> FieldErrors,
+) -> Result<T, ModelError> {
+    check_type_meta(&value, kind, file)?;
+    let resource: T = typed(value, file)?;
+    let errors = validate(&resource);
+    if errors.is_empty() {
+        Ok(resource)
+    } else {
+        Err(ModelError::Invalid {
+            file: file.to_string(),
+            errors,
+        })
+    }
+}
+
 impl Application {
     /// Parses one YAML document into an Application and validates it. `file` names the
     /// source in errors (`FILE:LINE:COL: ...` for YAML errors, `FILE: field: ...` for the
@@ -25,17 +46,7 @@ impl Application {
     /// Converts a JSON value (e.g. read from the API server) into an Application and
     /// validates it.
     pub fn from_value(value: serde_json::Value, file: &str) -> Result<Application, ModelError> {
-        check_type_meta(&value, APPLICATION_KIND, file)?;
-        let app: Application = typed(value, file)?;
-        let errors = app.validate();
-        if errors.is_empty() {
-            Ok(app)
-        } else {
-            Err(ModelError::Invalid {
-                file: file.to_string(),
-                errors,
-            })
-        }
+        typed_and_valid(value, APPLICATION_KIND, file, Application::validate)
     }
 
     /// The Application as a YAML document.
@@ -62,17 +73,7 @@ impl AppProject {
 
     /// Converts a JSON value into an AppProject and validates it.
     pub fn from_value(value: serde_json::Value, file: &str) -> Result<AppProject, ModelError> {
-        check_type_meta(&value, APP_PROJECT_KIND, file)?;
-        let project: AppProject = typed(value, file)?;
-        let errors = project.validate();
-        if errors.is_empty() {
-            Ok(project)
-        } else {
-            Err(ModelError::Invalid {
-                file: file.to_string(),
-                errors,
-            })
-        }
+        typed_and_valid(value, APP_PROJECT_KIND, file, AppProject::validate)
     }
 
     /// The AppProject as a YAML document.

@@ -177,3 +177,68 @@ fn json_string(s: &str) -> String {
     out.push('"');
     out
 }
+
+/// Renders template cases with the real `helm` binary, for tests that hold ferrocd's
+/// output against Helm's: each case becomes a named template of a throwaway chart, and
+/// `templates/out.yaml` prints one line per case, `c<i>: <output | filter>`, where
+/// `filter` is a pipeline stage such as `printf "%q"` or `toJson`. Case data, when not
+/// null, is passed as `.Values.c<i>`. Returns whether helm succeeded and its stdout+stderr.
+pub fn render_with_helm(
+    helm: &std::path::Path,
+    cases: &[(&str, Option<&Data>)],
+    filter: &str,
+) -> std::io::Result<(bool, String)> {
+    let dir = tempfile_dir()?;
+    let root = dir.join("c");
+    std::fs::create_dir_all(root.join("templates"))?;
+    std::fs::write(
+        root.join("Chart.yaml"),
+        "apiVersion: v2\nname: c\nversion: 0.1.0\n",
+    )?;
+    let mut values = Vec::new();
+    let mut main = String::new();
+    for (i, (tmpl, data)) in cases.iter().enumerate() {
+        std::fs::write(root.join(format!("templates/_c{i}.tpl")), tmpl)?;
+        let arg = match data {
+            Some(d) if !matches!(d, Data::Null) => {
+                values.push(format!("\"c{i}\":{}", d.to_json()));
+                format!(".Values.c{i}")
+            }
+            _ => "nil".to_string(),
+        };
+        main.push_str(&format!(
+            "c{i}: {{{{ include \"c/templates/_c{i}.tpl\" {arg} | {filter} }}}}\n"
+        ));
+    }
+    std::fs::write(
+        root.join("values.yaml"),
+        format!("{{{}}}", values.join(",")),
+    )?;
+    std::fs::write(root.join("templates/out.yaml"), main)?;
+    let out = std::process::Command::new(helm)
+        .arg("template")
+        .arg("c")
+        .arg(&root)
+        .output();
+    let _ = std::fs::remove_dir_all(&dir);
+    let out = out?;
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Ok((out.status.success(), text))
+}
+
+/// A fresh private directory under the system temp dir (no extra dependency for tests).
+fn tempfile_dir() -> std::io::Result<std::path::PathBuf> {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static SEQ: AtomicU64 = AtomicU64::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "ferrocd-gotmpl-oracle-{}-{}",
+        std::process::id(),
+        SEQ.fetch_add(1, Ordering::Relaxed)
+    ));
+    std::fs::create_dir_all(&dir)?;
+    Ok(dir)
+}

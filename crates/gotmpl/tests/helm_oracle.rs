@@ -9,7 +9,6 @@
 mod support;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use support::{Case, load_cases};
 
@@ -103,59 +102,14 @@ fn go_unquote(s: &str) -> Option<String> {
     String::from_utf8(out).ok()
 }
 
-struct Chart {
-    dir: tempfile::TempDir,
-}
-
-impl Chart {
-    fn new(cases: &[&Case]) -> Chart {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let root = dir.path().join("c");
-        std::fs::create_dir_all(root.join("templates")).expect("chart dirs");
-        std::fs::write(
-            root.join("Chart.yaml"),
-            "apiVersion: v2\nname: c\nversion: 0.1.0\n",
-        )
-        .expect("Chart.yaml");
-        let mut values = Vec::new();
-        let mut main = String::new();
-        for (i, case) in cases.iter().enumerate() {
-            std::fs::write(root.join(format!("templates/_c{i}.tpl")), &case.tmpl)
-                .expect("case template");
-            let arg = match &case.data {
-                Some(d) if !matches!(d, support::Data::Null) => {
-                    values.push(format!("\"c{i}\":{}", d.to_json()));
-                    format!(".Values.c{i}")
-                }
-                _ => "nil".to_string(),
-            };
-            main.push_str(&format!(
-                "c{i}: {{{{ include \"c/templates/_c{i}.tpl\" {arg} | printf \"%q\" }}}}\n"
-            ));
-        }
-        std::fs::write(
-            root.join("values.yaml"),
-            format!("{{{}}}", values.join(",")),
-        )
-        .expect("values");
-        std::fs::write(root.join("templates/out.yaml"), main).expect("main template");
-        Chart { dir }
-    }
-
-    fn render(&self, helm: &Path) -> (bool, String) {
-        let out = Command::new(helm)
-            .arg("template")
-            .arg("c")
-            .arg(self.dir.path().join("c"))
-            .output()
-            .expect("run helm");
-        let text = format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        (out.status.success(), text)
-    }
+/// Renders the cases in one throwaway chart with the real helm; each line is
+/// `cN: <Go-quoted output>`.
+fn render(helm: &Path, cases: &[&Case]) -> (bool, String) {
+    let inputs: Vec<(&str, Option<&support::Data>)> = cases
+        .iter()
+        .map(|c| (c.tmpl.as_str(), c.data.as_ref()))
+        .collect();
+    ferrocd_gotmpl::testing::render_with_helm(helm, &inputs, "printf \"%q\"").expect("run helm")
 }
 
 /// Checks an expected Go error against Helm's (reformatted) report of it.
@@ -205,8 +159,7 @@ fn table_agrees_with_real_helm() {
         .copied()
         .filter(|c| c.out.is_some() && !defines(c))
         .collect();
-    let chart = Chart::new(&outs);
-    let (ok, text) = chart.render(&helm);
+    let (ok, text) = render(&helm, &outs);
     assert!(ok, "helm failed on the output cases: {text}");
     for (i, case) in outs.iter().enumerate() {
         let prefix = format!("c{i}: ");
@@ -226,7 +179,7 @@ fn table_agrees_with_real_helm() {
 
     // Cases with errors or definitions: one chart each.
     for case in cases.iter().filter(|c| c.out.is_none() || defines(c)) {
-        let (ok, text) = Chart::new(&[case]).render(&helm);
+        let (ok, text) = render(&helm, &[case]);
         if let Some(want) = &case.out {
             let got = text
                 .lines()

@@ -6,7 +6,6 @@
 mod support;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use support::{Case, Data, load_cases};
 
@@ -14,52 +13,14 @@ fn tools_bin() -> PathBuf {
     ferrocd_reference_tools::bin_dir()
 }
 
-/// Renders the cases in one chart; each line is `cN: <Go-quoted output>`.
+/// Renders the cases in one throwaway chart with the real helm; each line is
+/// `cN: <JSON of the output>`.
 fn render(helm: &Path, cases: &[&Case]) -> (bool, String) {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let root = dir.path().join("c");
-    std::fs::create_dir_all(root.join("templates")).expect("chart dirs");
-    std::fs::write(
-        root.join("Chart.yaml"),
-        "apiVersion: v2\nname: c\nversion: 0.1.0\n",
-    )
-    .expect("Chart.yaml");
-    let mut values = Vec::new();
-    let mut main = String::new();
-    for (i, case) in cases.iter().enumerate() {
-        std::fs::write(root.join(format!("templates/_c{i}.tpl")), &case.tmpl)
-            .expect("case template");
-        let arg = match &case.data {
-            Some(d) if !matches!(d, Data::Null) => {
-                values.push(format!("\"c{i}\":{}", d.to_json()));
-                format!(".Values.c{i}")
-            }
-            _ => "nil".to_string(),
-        };
-        main.push_str(&format!(
-            "c{i}: {{{{ include \"c/templates/_c{i}.tpl\" {arg} | toJson }}}}\n"
-        ));
-    }
-    std::fs::write(
-        root.join("values.yaml"),
-        format!("{{{}}}", values.join(",")),
-    )
-    .expect("values");
-    std::fs::write(root.join("templates/out.yaml"), main).expect("main template");
-    let out = Command::new(helm)
-        .arg("template")
-        .arg("c")
-        .arg(&root)
-        .output()
-        .expect("run helm");
-    (
-        out.status.success(),
-        format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        ),
-    )
+    let inputs: Vec<(&str, Option<&Data>)> = cases
+        .iter()
+        .map(|c| (c.tmpl.as_str(), c.data.as_ref()))
+        .collect();
+    ferrocd_gotmpl::testing::render_with_helm(helm, &inputs, "toJson").expect("run helm")
 }
 
 #[test]

@@ -53,19 +53,20 @@ impl ResourceType {
 
     /// The qualified resource name used in error messages (`deployments.apps`).
     pub fn qualified(&self) -> String {
-        if self.group.is_empty() {
-            self.plural.clone()
-        } else {
-            format!("{}.{}", self.plural, self.group)
-        }
+        self.dotted_with_group(&self.plural)
     }
 
     /// The qualified kind used in `Invalid` messages (`Deployment.apps`).
     pub fn qualified_kind(&self) -> String {
+        self.dotted_with_group(&self.kind)
+    }
+
+    /// `name.group`, or just `name` in the core group.
+    fn dotted_with_group(&self, name: &str) -> String {
         if self.group.is_empty() {
-            self.kind.clone()
+            name.to_string()
         } else {
-            format!("{}.{}", self.kind, self.group)
+            format!("{name}.{}", self.group)
         }
     }
 

@@ -1,0 +1,4 @@
+//! ferrocd's API server.
+#![deny(missing_docs)]
+
+pub mod rbac;

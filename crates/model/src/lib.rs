@@ -46,7 +46,7 @@ pub use cluster::{ClusterConfig, ClusterError, ClusterSecret, Sensitive};
 pub use crd::{crds, crds_yaml};
 pub use error::{FieldError, FieldErrors, ModelError};
 pub use health::HealthStatus;
-pub use key::ResourceKey;
+pub use key::{ResourceKey, group_of_api_version};
 pub use meta::{Extra, ObjectMeta};
 pub use operation::{
     HookType, Operation, OperationInitiator, OperationPhase, OperationState, ResourceResult,

@@ -245,7 +245,7 @@ impl Cluster {
         let kind = obj.get("kind").and_then(Value::as_str).unwrap_or("");
         if api_version.is_empty() || kind.is_empty() {
             return Err(ClusterError::InvalidObject {
-                key: ResourceKey::from_object(obj),
+                key: Box::new(ResourceKey::from_object(obj)),
                 message: "apiVersion and kind are required".to_string(),
             });
         }
@@ -283,7 +283,7 @@ impl Cluster {
         let info = self.kind_info_for(obj).await?;
         let Some(metadata) = obj.get_mut("metadata").and_then(Value::as_object_mut) else {
             return Err(ClusterError::InvalidObject {
-                key: ResourceKey::from_object(obj),
+                key: Box::new(ResourceKey::from_object(obj)),
                 message: "metadata is required".to_string(),
             });
         };
@@ -317,7 +317,7 @@ impl Cluster {
     ) -> Result<Api<DynamicObject>, ClusterError> {
         if info.namespaced && key.namespace.is_empty() {
             return Err(ClusterError::InvalidObject {
-                key: key.clone(),
+                key: Box::new(key.clone()),
                 message: format!("{} is namespaced but has no namespace", key.kind),
             });
         }
@@ -478,7 +478,7 @@ impl Cluster {
 fn require_name(key: &ResourceKey) -> Result<(), ClusterError> {
     if key.name.is_empty() {
         return Err(ClusterError::InvalidObject {
-            key: key.clone(),
+            key: Box::new(key.clone()),
             message: "metadata.name is required".to_string(),
         });
     }
@@ -487,14 +487,14 @@ fn require_name(key: &ResourceKey) -> Result<(), ClusterError> {
 
 fn to_value(obj: &DynamicObject, key: &ResourceKey) -> Result<Value, ClusterError> {
     serde_json::to_value(obj).map_err(|e| ClusterError::InvalidObject {
-        key: key.clone(),
+        key: Box::new(key.clone()),
         message: format!("response is not JSON: {e}"),
     })
 }
 
 fn from_value(obj: &Value, key: &ResourceKey) -> Result<DynamicObject, ClusterError> {
     serde_json::from_value(obj.clone()).map_err(|e| ClusterError::InvalidObject {
-        key: key.clone(),
+        key: Box::new(key.clone()),
         message: e.to_string(),
     })
 }

@@ -35,7 +35,7 @@ pub enum ClusterError {
     #[error("invalid object {key}: {message}")]
     InvalidObject {
         /// The object as far as it could be identified.
-        key: ResourceKey,
+        key: Box<ResourceKey>,
         /// What is missing.
         message: String,
     },
@@ -45,7 +45,7 @@ pub enum ClusterError {
         /// The verb (`apply`, `create`, `get`, …).
         verb: &'static str,
         /// The object.
-        key: ResourceKey,
+        key: Box<ResourceKey>,
         /// HTTP status code (0 when the request never got an answer).
         code: u16,
         /// The Status reason (`Conflict`, `Invalid`, …), empty when unknown.
@@ -88,14 +88,14 @@ impl ClusterError {
         match err {
             kube::Error::Api(status) => ClusterError::Api {
                 verb,
-                key: key.clone(),
+                key: Box::new(key.clone()),
                 code: status.code,
                 reason: status.reason.clone(),
                 message: status.message.clone(),
             },
             other => ClusterError::Api {
                 verb,
-                key: key.clone(),
+                key: Box::new(key.clone()),
                 code: 0,
                 reason: String::new(),
                 message: other.to_string(),

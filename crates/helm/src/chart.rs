@@ -1,7 +1,9 @@
-//! Loading a chart folder: Chart.yaml (apiVersion v1 or v2), values.yaml,
-//! values.schema.json, templates/, crds/, charts/ (subchart folders) and
-//! every other file for `.Files`, honouring `.helmignore`. Nothing outside
-//! the chart folder is ever read: symlinks are refused.
+//! Loading a chart folder or archive: Chart.yaml (apiVersion v1 or v2),
+//! values.yaml, values.schema.json, templates/, crds/, charts/ (subchart
+//! folders and `.tgz` archives) and every other file for `.Files`, honouring
+//! `.helmignore` in folders. Nothing outside the chart folder is ever read:
+//! symlinks are refused, and archive entries that would leave the archive are
+//! an error (see [`crate::archive`]).
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -96,22 +98,58 @@ impl Chart {
     }
 }
 
-/// Loads the chart in folder `dir` and its subcharts.
+/// Loads the chart in folder `dir` (or the chart archive `dir`, a `.tgz`
+/// file) and its subcharts.
 pub fn load_chart(dir: &Path) -> Result<Chart, HelmError> {
     let meta = fs::symlink_metadata(dir).map_err(|source| HelmError::Io {
         path: dir.to_path_buf(),
         source,
     })?;
+    if meta.is_file() {
+        let data = fs::read(dir).map_err(io(dir))?;
+        return crate::archive::load_archive(&data, dir);
+    }
     if !meta.is_dir() {
         return Err(HelmError::Metadata {
             path: dir.to_path_buf(),
-            message: "not a chart folder".into(),
+            message: "not a chart folder or archive".into(),
         });
     }
     let ignore = Ignore::load(dir)?;
     let mut files = Vec::new();
     walk(dir, dir, "", &ignore, &mut files)?;
-    from_files(dir, files)
+    let entries = files
+        .into_iter()
+        .map(|(name, path)| match name.strip_suffix('/') {
+            Some(sub) => (sub.to_string(), Entry::ChartDir(path)),
+            None => (name, Entry::File(path)),
+        })
+        .collect();
+    from_entries(dir, entries)
+}
+
+/// One file of a chart being loaded: on disk (a folder chart) or in memory
+/// (an archive's content).
+pub(crate) enum Entry {
+    /// A file to read.
+    File(PathBuf),
+    /// A file's contents.
+    Bytes(Vec<u8>),
+    /// A subchart folder under `charts/` (loaded with its own `.helmignore`).
+    ChartDir(PathBuf),
+}
+
+impl Entry {
+    fn read(self) -> Result<Vec<u8>, HelmError> {
+        match self {
+            Entry::File(path) => fs::read(&path).map_err(io(&path)),
+            Entry::Bytes(data) => Ok(data),
+            Entry::ChartDir(path) => Err(HelmError::Metadata {
+                path,
+                message: "a folder is not a file".into(),
+            }),
+        }
+    }
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> HelmError + '_ {
@@ -163,21 +201,48 @@ fn walk(
     Ok(())
 }
 
-fn from_files(dir: &Path, files: Vec<(String, PathBuf)>) -> Result<Chart, HelmError> {
+/// Builds a chart from its files; `dir` names it in messages (a folder, or
+/// `archive.tgz/<chart>`). Subcharts come from `charts/`: folders, archives
+/// (`charts/x.tgz`), and the files of an archive's own `charts/<sub>/...`.
+pub(crate) fn from_entries(dir: &Path, entries: Vec<(String, Entry)>) -> Result<Chart, HelmError> {
     let mut chart = Chart::default();
     let mut chart_yaml = None;
     let mut requirements = None;
-    let mut subdirs = Vec::new();
-    for (name, path) in files {
-        if let Some(sub) = name.strip_suffix('/') {
-            subdirs.push((sub.to_string(), path));
+    // Subcharts in name order: folders, archives and unpacked files of an archive.
+    let mut subcharts: std::collections::BTreeMap<String, Subchart> = Default::default();
+    for (name, entry) in entries {
+        if let Some(sub) = name.strip_prefix("charts/") {
+            // Hidden and underscore-prefixed entries and provenance files are not charts.
+            if sub.starts_with('.') || sub.starts_with('_') || sub.ends_with(".prov") {
+                continue;
+            }
+            match (entry, sub.split_once('/')) {
+                (Entry::ChartDir(path), None) => {
+                    subcharts.insert(sub.to_string(), Subchart::Dir(path));
+                }
+                (entry, None) if sub.ends_with(".tgz") => {
+                    let data = entry.read()?;
+                    subcharts.insert(sub.to_string(), Subchart::Archive(data));
+                }
+                (entry, Some((folder, rest))) => {
+                    let data = entry.read()?;
+                    let slot = subcharts
+                        .entry(folder.to_string())
+                        .or_insert_with(|| Subchart::Files(Vec::new()));
+                    if let Subchart::Files(files) = slot {
+                        files.push((rest.to_string(), Entry::Bytes(data)));
+                    }
+                }
+                // Stray files under charts/ are not loaded.
+                _ => {}
+            }
             continue;
         }
-        if name.starts_with("charts/") {
-            // Packaged subcharts (.tgz) and stray files under charts/ are not loaded.
-            continue;
-        }
-        let data = fs::read(&path).map_err(io(&path))?;
+        let path = match &entry {
+            Entry::File(p) | Entry::ChartDir(p) => p.clone(),
+            Entry::Bytes(_) => dir.join(&name),
+        };
+        let data = entry.read()?;
         match name.as_str() {
             "Chart.yaml" => chart_yaml = Some((path, data)),
             "requirements.yaml" => requirements = Some((path, data)),
@@ -215,12 +280,35 @@ fn from_files(dir: &Path, files: Vec<(String, PathBuf)>) -> Result<Chart, HelmEr
     if chart.values.is_null() {
         chart.values = Json::Object(Default::default());
     }
-    for (_, path) in subdirs {
-        if path.join("Chart.yaml").exists() {
-            chart.dependencies.push(load_chart(&path)?);
+    for (name, sub) in subcharts {
+        match sub {
+            Subchart::Dir(path) => {
+                if path.join("Chart.yaml").exists() {
+                    chart.dependencies.push(load_chart(&path)?);
+                }
+            }
+            Subchart::Archive(data) => {
+                let origin = dir.join("charts").join(&name);
+                chart
+                    .dependencies
+                    .push(crate::archive::load_archive(&data, &origin)?);
+            }
+            Subchart::Files(files) => {
+                if files.iter().any(|(n, _)| n == "Chart.yaml") {
+                    let origin = dir.join("charts").join(&name);
+                    chart.dependencies.push(from_entries(&origin, files)?);
+                }
+            }
         }
     }
     Ok(chart)
+}
+
+/// A subchart found under `charts/`.
+enum Subchart {
+    Dir(PathBuf),
+    Archive(Vec<u8>),
+    Files(Vec<(String, Entry)>),
 }
 
 /// Parses a values YAML file: an object (or empty), numbers as float64.

@@ -21,6 +21,14 @@ pub enum HelmError {
         /// The offending path.
         path: PathBuf,
     },
+    /// A chart archive (`.tgz`) is malformed or tries to leave itself.
+    #[error("chart archive {archive}: {message}")]
+    Archive {
+        /// The archive (a file, or `parent/charts/x.tgz`).
+        archive: PathBuf,
+        /// What is wrong, naming the entry.
+        message: String,
+    },
     /// Chart.yaml (or requirements.yaml) is invalid.
     #[error("{path}: invalid chart metadata: {message}")]
     Metadata {

@@ -3,6 +3,7 @@
 //!
 //! - [`chart`]: loading a chart folder (Chart.yaml v1/v2, values, templates,
 //!   crds, subcharts, `.helmignore`), never reading outside it;
+//! - [`archive`]: chart archives (`.tgz`), as charts and as subcharts;
 //! - [`values`]: the `--set` grammar, coalescing with chart defaults, subchart
 //!   scoping and globals, dependency conditions/tags/aliases/import-values;
 //! - [`values_schema`]: values.schema.json validation with Helm's messages;
@@ -20,6 +21,7 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod archive;
 pub mod capabilities;
 pub mod chart;
 pub mod convert;

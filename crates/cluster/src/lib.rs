@@ -15,6 +15,7 @@
 mod client;
 mod discovery;
 mod error;
+mod inventory;
 mod registry;
 #[cfg(feature = "test-util")]
 pub mod testing;
@@ -22,6 +23,7 @@ pub mod testing;
 pub use client::{Cluster, DeleteOptions, DeleteOutcome, Propagation, WriteOptions};
 pub use discovery::{KindIndex, KindInfo};
 pub use error::ClusterError;
+pub use inventory::Inventory;
 pub use registry::{ClusterRegistry, IN_CLUSTER_NAME, IN_CLUSTER_SERVER};
 
 /// The field manager ferrocd applies with.

@@ -282,3 +282,75 @@ async fn registry_resolves_in_cluster_and_secret_clusters() {
     local.shutdown().await;
     remote.shutdown().await;
 }
+
+#[tokio::test]
+async fn inventory_finds_tracked_objects_and_their_descendants() {
+    let tc = TestCluster::start().await;
+    let ns = namespace(&tc, "inv").await;
+    let tracking =
+        |kind: &str, group: &str, name: &str| format!("mlflow-dev:{group}/{kind}:{ns}/{name}");
+    let deploy = json!({"apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": "mlflow", "namespace": ns,
+            "annotations": {"argocd.argoproj.io/tracking-id": tracking("Deployment", "apps", "mlflow")}},
+        "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "mlflow"}},
+            "template": {"metadata": {"labels": {"app": "mlflow"}},
+                "spec": {"containers": [{"name": "mlflow", "image": "ghcr.io/mlflow/mlflow:v2.16.0"}]}}}});
+    tc.cluster
+        .apply(&deploy, &WriteOptions::default())
+        .await
+        .expect("apply deployment");
+    let other = json!({"apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": {"name": "not-mine", "namespace": ns,
+            "annotations": {"argocd.argoproj.io/tracking-id": format!("airflow-dev:/ConfigMap:{ns}/not-mine")}}});
+    tc.cluster
+        .apply(&other, &WriteOptions::default())
+        .await
+        .expect("apply other");
+    let labelled = json!({"apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": {"name": "labelled", "namespace": ns,
+            "labels": {"app.kubernetes.io/instance": "mlflow-dev"}}});
+    tc.cluster
+        .apply(&labelled, &WriteOptions::default())
+        .await
+        .expect("apply labelled");
+
+    // Wait until the Deployment's ReplicaSet and Pod exist.
+    let mut inventory = None;
+    for _ in 0..100 {
+        let inv = tc
+            .cluster
+            .app_inventory("mlflow-dev", &[ns.clone()])
+            .await
+            .expect("inventory");
+        let uid = inv.tracked[&key("apps", "Deployment", &ns, "mlflow")]["metadata"]["uid"]
+            .as_str()
+            .expect("uid")
+            .to_string();
+        if inv.descendants_of(&uid).iter().any(|o| o["kind"] == "Pod") {
+            inventory = Some((inv, uid));
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let (inv, uid) = inventory.expect("the Deployment's pods appear");
+    let keys: Vec<String> = inv.tracked.keys().map(|k| k.to_string()).collect();
+    assert_eq!(inv.tracked.len(), 2, "{keys:?}");
+    assert!(
+        inv.tracked
+            .contains_key(&key("", "ConfigMap", &ns, "labelled"))
+    );
+    assert!(
+        !inv.tracked
+            .contains_key(&key("", "ConfigMap", &ns, "not-mine"))
+    );
+    let kinds: Vec<&str> = inv
+        .descendants_of(&uid)
+        .iter()
+        .filter_map(|o| o["kind"].as_str())
+        .collect();
+    assert!(
+        kinds.contains(&"ReplicaSet") && kinds.contains(&"Pod"),
+        "{kinds:?}"
+    );
+    tc.shutdown().await;
+}

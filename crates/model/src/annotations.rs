@@ -69,3 +69,39 @@ mod tests {
         );
     }
 }
+
+/// The application an object belongs to: the application named by its tracking-id
+/// annotation, or, without that annotation, its `app.kubernetes.io/instance` label.
+pub fn tracking_app(obj: &serde_json::Value) -> Option<String> {
+    let metadata = obj.get("metadata")?;
+    if let Some(id) = metadata
+        .pointer("/annotations")
+        .and_then(|a| a.get(TRACKING_ID))
+        .and_then(serde_json::Value::as_str)
+    {
+        return crate::ResourceKey::parse_tracking_id(id).map(|(app, _)| app);
+    }
+    metadata
+        .pointer("/labels")
+        .and_then(|l| l.get(INSTANCE_LABEL))
+        .and_then(serde_json::Value::as_str)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+}
+
+#[cfg(test)]
+mod tracking_tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn tracking_app_prefers_the_annotation() {
+        let obj = json!({"metadata": {"name": "x",
+            "annotations": {TRACKING_ID: "mlflow-dev:apps/Deployment:ml-dev/mlflow"},
+            "labels": {INSTANCE_LABEL: "other"}}});
+        assert_eq!(tracking_app(&obj).as_deref(), Some("mlflow-dev"));
+        let labelled = json!({"metadata": {"labels": {INSTANCE_LABEL: "airflow"}}});
+        assert_eq!(tracking_app(&labelled).as_deref(), Some("airflow"));
+        assert_eq!(tracking_app(&json!({"metadata": {"name": "x"}})), None);
+    }
+}

@@ -319,7 +319,7 @@ async fn inventory_finds_tracked_objects_and_their_descendants() {
     for _ in 0..100 {
         let inv = tc
             .cluster
-            .app_inventory("mlflow-dev", &[ns.clone()])
+            .app_inventory("mlflow-dev", std::slice::from_ref(&ns))
             .await
             .expect("inventory");
         let uid = inv.tracked[&key("apps", "Deployment", &ns, "mlflow")]["metadata"]["uid"]

@@ -105,6 +105,68 @@ pub enum SourceError {
         #[source]
         source: Arc<std::io::Error>,
     },
+    /// A Helm repository's `index.yaml` (or one of its entries) is not usable.
+    #[error("repository {url}: invalid index.yaml: {message}")]
+    HelmIndex {
+        /// The repository, without user-info.
+        url: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// A Helm repository or OCI registry has no chart of that name.
+    #[error("repository {url}: chart {chart:?} not found (charts: {})", available.join(", "))]
+    ChartNotFound {
+        /// The repository, without user-info.
+        url: String,
+        /// The chart asked for.
+        chart: String,
+        /// The charts the repository has.
+        available: Vec<String>,
+    },
+    /// No version of the chart matches the requested version or constraint.
+    #[error("repository {url}: chart {chart:?} has no version matching {version:?} (available: {})", available.join(", "))]
+    ChartVersionNotFound {
+        /// The repository, without user-info.
+        url: String,
+        /// The chart.
+        chart: String,
+        /// The version or constraint asked for.
+        version: String,
+        /// The versions that exist, highest first.
+        available: Vec<String>,
+    },
+    /// A downloaded chart archive does not have the digest its index or manifest names.
+    #[error(
+        "{url}: chart {chart} {version}: digest mismatch (expected sha256 {expected}, downloaded {actual})"
+    )]
+    DigestMismatch {
+        /// The archive URL, without user-info.
+        url: String,
+        /// The chart.
+        chart: String,
+        /// The version.
+        version: String,
+        /// The digest the index or manifest names.
+        expected: String,
+        /// The digest of what was downloaded.
+        actual: String,
+    },
+    /// An HTTP request failed with a status other than an authentication refusal.
+    #[error("{url}: HTTP status {status}")]
+    HttpStatus {
+        /// The URL, without user-info.
+        url: String,
+        /// The status code.
+        status: u16,
+    },
+    /// An OCI registry answered with something that is not a Helm chart.
+    #[error("{reference}: {message}")]
+    Oci {
+        /// The chart reference (`oci://registry/repo/chart:tag`).
+        reference: String,
+        /// What is wrong.
+        message: String,
+    },
     /// A tree entry would escape or corrupt the snapshot directory.
     #[error("repository {url}: commit {commit}: unsafe tree entry {name:?}")]
     UnsafeTreeEntry {
@@ -138,7 +200,7 @@ impl SourceError {
         matches!(
             self,
             SourceError::Unreachable { .. } | SourceError::Io { .. } | SourceError::Git { .. }
-        )
+        ) || matches!(self, SourceError::HttpStatus { status, .. } if *status >= 500 || *status == 429)
     }
 }
 

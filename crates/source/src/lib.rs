@@ -16,6 +16,9 @@
 //! - [`CredentialStore`] reads Argo CD repository Secrets (`repository` and `repo-creds`)
 //!   or a local credentials file; see [`credentials`] and [`CredentialStore::from_file`]
 //!   for the file format.
+//! - [`HelmRepoClient`] fetches charts from Helm repositories ([`helm_repo`]: `index.yaml`,
+//!   version constraints, digest check, basic auth) and OCI registries ([`oci`]: the
+//!   distribution API with anonymous, basic and bearer-token auth), cached on disk.
 //! - [`constraint`] implements Helm-style (Masterminds) version constraints, shared with
 //!   Helm chart version selection.
 //!
@@ -35,7 +38,9 @@ pub mod constraint;
 pub mod credentials;
 mod error;
 mod fetch;
+pub mod helm_repo;
 mod http_client;
+pub mod oci;
 mod revision;
 mod snapshot;
 #[cfg(feature = "test-util")]
@@ -49,4 +54,5 @@ pub use credentials::{
 };
 pub use error::SourceError;
 pub use fetch::HostKeyPolicy;
+pub use helm_repo::{FetchOptions, FetchedChart, HelmIndex, HelmRepoClient, HelmRepoOptions};
 pub use url::{RepoUrl, Scheme, UrlError};

@@ -20,8 +20,7 @@ pub fn bin_dir() -> PathBuf {
     }
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
-        let script =
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/install-reference-tools");
+        let script = installer();
         let out = Command::new(&script)
             .output()
             .unwrap_or_else(|e| panic!("running {}: {e}", script.display()));
@@ -40,6 +39,29 @@ pub fn bin_dir() -> PathBuf {
         PathBuf::from(line.trim())
     })
     .clone()
+}
+
+/// The project's installer script, found from the running test's package directory
+/// (cargo sets `CARGO_MANIFEST_DIR` for test processes) or the working directory. Looked up
+/// at run time: a build shared between checkouts (one target dir) must not point into
+/// another checkout.
+fn installer() -> PathBuf {
+    const SCRIPT: &str = "scripts/install-reference-tools";
+    let starts = [
+        std::env::var_os("CARGO_MANIFEST_DIR").map(PathBuf::from),
+        std::env::current_dir().ok(),
+    ];
+    for start in starts.into_iter().flatten() {
+        for dir in start.ancestors() {
+            let candidate = dir.join(SCRIPT);
+            if candidate.is_file() {
+                return candidate;
+            }
+        }
+    }
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .join(SCRIPT)
 }
 
 /// The reference `kubectl`.

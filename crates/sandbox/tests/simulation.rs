@@ -516,3 +516,72 @@ async fn stuck_rollouts_exceed_their_progress_deadline() {
     );
     tc.finish().await;
 }
+
+#[tokio::test]
+async fn autoscalers_keep_targets_in_range_and_scale_on_request() {
+    use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
+    let mut tc = TestCluster::start_with(common::fast()).await;
+    if !tc.is_sandbox() {
+        return tc.finish().await;
+    }
+    let ns = tc.namespace("hpa").await;
+    let deployments: Api<Deployment> = Api::namespaced(tc.client.clone(), &ns);
+    deployments
+        .create(
+            &PostParams::default(),
+            &deployment("triton", "nvcr.io/nvidia/tritonserver:24.08-py3", 1),
+        )
+        .await
+        .expect("deployment");
+    let hpas: Api<HorizontalPodAutoscaler> = Api::namespaced(tc.client.clone(), &ns);
+    let hpa: HorizontalPodAutoscaler = serde_json::from_value(json!({
+        "metadata": {"name": "triton"},
+        "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "triton"},
+            "minReplicas": 2, "maxReplicas": 4,
+            "metrics": [{"type": "Resource", "resource": {"name": "cpu",
+                "target": {"type": "Utilization", "averageUtilization": 70}}}]}}))
+    .expect("hpa");
+    hpas.create(&PostParams::default(), &hpa)
+        .await
+        .expect("create hpa");
+
+    // Below minReplicas: the autoscaler raises the target and reports AbleToScale.
+    eventually("scaled to min", WAIT, || {
+        let (deployments, hpas) = (deployments.clone(), hpas.clone());
+        async move {
+            let d = deployments.get("triton").await.ok()?;
+            let h = hpas.get("triton").await.ok()?;
+            let able = h
+                .status?
+                .conditions?
+                .iter()
+                .any(|c| c.type_ == "AbleToScale" && c.status == "True");
+            (d.spec?.replicas == Some(2) && able).then_some(())
+        }
+    })
+    .await;
+
+    // Simulated load asks for 9 replicas: limited to maxReplicas.
+    hpas.patch(
+        "triton",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"metadata": {"annotations": {ferrocd_sandbox::sim::DESIRED_REPLICAS_ANNOTATION: "9"}}})),
+    )
+    .await
+    .expect("annotate");
+    eventually("scaled to max", WAIT, || {
+        let (deployments, hpas) = (deployments.clone(), hpas.clone());
+        async move {
+            let d = deployments.get("triton").await.ok()?;
+            let h = hpas.get("triton").await.ok()?;
+            let limited = h
+                .status?
+                .conditions?
+                .iter()
+                .any(|c| c.type_ == "ScalingLimited" && c.status == "True");
+            (d.spec?.replicas == Some(4) && limited).then_some(())
+        }
+    })
+    .await;
+    tc.finish().await;
+}

@@ -2,6 +2,7 @@
 //! that workloads behave as on a real cluster (Deployments roll out, Pods become Ready, Jobs
 //! finish, Services get endpoints, PVCs bind, garbage is collected).
 
+mod autoscalers;
 mod cronjobs;
 mod deployments;
 mod endpoints;
@@ -29,6 +30,8 @@ use crate::meta;
 use crate::resources::ResourceType;
 use crate::status::ApiError;
 use crate::store::EventType;
+
+pub use autoscalers::DESIRED_REPLICAS_ANNOTATION;
 
 /// The pod-template annotation that makes a Job's pods fail: `sandbox.ferrocd.dev/fail: "true"`.
 pub const FAIL_ANNOTATION: &str = "sandbox.ferrocd.dev/fail";
@@ -128,6 +131,7 @@ pub(crate) mod ids {
     pub const DAEMONSETS: &str = "apps/daemonsets";
     pub const JOBS: &str = "batch/jobs";
     pub const CRONJOBS: &str = "batch/cronjobs";
+    pub const HPAS: &str = "autoscaling/horizontalpodautoscalers";
 }
 
 impl Sim {
@@ -284,6 +288,7 @@ impl Sim {
             ids::PODS,
             ids::SERVICES,
             ids::PVCS,
+            ids::HPAS,
         ] {
             for o in self.list_all(id) {
                 let (ns, name) = (meta::namespace(&o).to_string(), meta::name(&o).to_string());
@@ -325,7 +330,7 @@ impl Sim {
                 self.mark(id, &ns, &name);
                 self.mark_owner(obj);
             }
-            ids::SERVICES => self.mark(id, &ns, &name),
+            ids::SERVICES | ids::HPAS => self.mark(id, &ns, &name),
             ids::NAMESPACES => self.mark(id, "", &name),
             ids::NODES => {
                 self.mark("daemonsets:all", "", "");
@@ -358,7 +363,7 @@ impl Sim {
     }
 
     fn on_slow_tick(&mut self) {
-        for id in [ids::CRONJOBS, ids::DEPLOYMENTS] {
+        for id in [ids::CRONJOBS, ids::DEPLOYMENTS, ids::HPAS] {
             for o in self.list_all(id) {
                 let (ns, name) = (meta::namespace(&o).to_string(), meta::name(&o).to_string());
                 self.mark(id, &ns, &name);
@@ -408,6 +413,7 @@ impl Sim {
             ids::JOBS => jobs::reconcile(self, ns, name),
             ids::CRONJOBS => cronjobs::reconcile(self, ns, name),
             ids::PVCS => volumes::reconcile(self, ns, name),
+            ids::HPAS => autoscalers::reconcile(self, ns, name),
             ids::NAMESPACES => namespaces::reconcile(self, name),
             _ => {}
         }

@@ -24,6 +24,7 @@ mod key;
 pub mod meta;
 pub mod operation;
 pub mod project;
+mod project_policy;
 pub mod sync_options;
 mod sync_status;
 mod validate;
@@ -58,5 +59,6 @@ pub use project::{
     OrphanedResourceKey, OrphanedResourcesMonitorSettings, ProjectDestination, ProjectRole,
     SignatureKey, SyncWindow,
 };
+pub use project_policy::{IN_CLUSTER_NAME, ProjectViolation, glob_match, normalize_repo_url};
 pub use sync_options::SyncOptions;
 pub use sync_status::SyncStatusCode;

@@ -560,7 +560,6 @@ fn mlflow_base_matches_kubectl_kustomize() {
 /// Renderer bug: a `configMapGenerator` with `behavior: replace` in an overlay drops the
 /// labels the base gave the generated ConfigMap (kustomize keeps them).
 #[test]
-#[ignore = "ferrocd-kustomize drops base labels on configMapGenerator behavior: replace"]
 fn mlflow_overlays_match_kubectl_kustomize() {
     for rel in ["apps/mlflow/overlays/dev", "apps/mlflow/overlays/prod"] {
         assert_kustomize_matches(rel);

@@ -336,6 +336,24 @@ impl Builder<'_> {
                         new.metadata_mut()
                             .insert("namespace".into(), Value::String(ns));
                     }
+                    // Replace swaps the data but keeps the labels and annotations the
+                    // base gave the object (the new generator's own win on conflicts).
+                    for field in ["labels", "annotations"] {
+                        let Some(Value::Object(from_base)) =
+                            old.obj.pointer(&format!("/metadata/{field}")).cloned()
+                        else {
+                            continue;
+                        };
+                        let meta = new.metadata_mut();
+                        let merged = meta
+                            .entry(field.to_string())
+                            .or_insert_with(|| Value::Object(Default::default()));
+                        if let Value::Object(merged) = merged {
+                            for (k, v) in from_base {
+                                merged.entry(k).or_insert(v);
+                            }
+                        }
+                    }
                     acc.resources[i] = new;
                 }
             }

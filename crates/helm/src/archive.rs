@@ -39,6 +39,26 @@ pub fn load_archive(data: &[u8], origin: &Path) -> Result<Chart, HelmError> {
     from_entries(&dir, entries)
 }
 
+/// Unpacks a chart archive into the folder `dest` (created; it should be empty) and
+/// returns `dest`: the chart's files land directly in it, without the archive's top
+/// folder. Names were checked by [`unpack`], so nothing is written outside `dest`.
+pub fn extract(data: &[u8], origin: &Path, dest: &Path) -> Result<std::path::PathBuf, HelmError> {
+    let files = unpack(data, origin)?;
+    let write_err = |path: &Path, source: std::io::Error| HelmError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    std::fs::create_dir_all(dest).map_err(|e| write_err(dest, e))?;
+    for (_, name, contents) in files {
+        let path = dest.join(&name);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| write_err(parent, e))?;
+        }
+        std::fs::write(&path, contents).map_err(|e| write_err(&path, e))?;
+    }
+    Ok(dest.to_path_buf())
+}
+
 fn bad(origin: &Path, message: impl Into<String>) -> HelmError {
     HelmError::Archive {
         archive: origin.to_path_buf(),
@@ -237,6 +257,22 @@ mod tests {
             err.to_string(),
             "chart archive plain.tgz: not a gzipped archive"
         );
+    }
+
+    #[test]
+    fn extracts_without_the_top_folder() {
+        let data = tgz(&[
+            ("triton/Chart.yaml", CHART),
+            ("triton/templates/svc.yaml", b"kind: Service\n"),
+        ]);
+        let tmp = tempfile::tempdir().unwrap();
+        let dest = tmp.path().join("chart");
+        extract(&data, Path::new("t.tgz"), &dest).unwrap();
+        assert_eq!(std::fs::read(dest.join("Chart.yaml")).unwrap(), CHART);
+        assert!(dest.join("templates/svc.yaml").is_file());
+        let evil = tgz(&[("triton/Chart.yaml", CHART), ("triton/../../x", b"x")]);
+        assert!(extract(&evil, Path::new("e.tgz"), &tmp.path().join("e")).is_err());
+        assert!(!tmp.path().join("x").exists());
     }
 
     #[test]

@@ -92,12 +92,27 @@ impl AppRenderer {
         }
         // Fetch everything first: `$ref` value files need the other sources' files.
         let mut fetched = Vec::with_capacity(sources.len());
+        // Unpacked repository charts, kept until rendering is done.
+        let mut charts = Vec::new();
         for (index, source) in sources.iter().enumerate() {
             if source.is_helm_repo() {
-                return Err(RenderError::Unsupported(format!(
-                    "Helm repository chart {:?} (spec.sources[{index}].chart)",
-                    source.chart.as_deref().unwrap_or_default()
-                )));
+                // A chart from a Helm repository or OCI registry: its version is the
+                // source's revision, its unpacked folder the "repository".
+                let revision = opts
+                    .revision
+                    .as_deref()
+                    .or(source.target_revision.as_deref())
+                    .unwrap_or_default();
+                let field = format!("spec.sources[{index}]");
+                let chart = crate::helm::fetch_repo_chart(&self.cache, source, revision, &field)?;
+                debug!(repo = %source.repo_url, revision, version = %chart.version, "fetched chart");
+                fetched.push(Fetched {
+                    source,
+                    commit: chart.version.clone(),
+                    repo: RepoRoot::new(chart.dir())?,
+                });
+                charts.push(chart);
+                continue;
             }
             let revision = opts
                 .revision

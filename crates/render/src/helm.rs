@@ -1,14 +1,16 @@
-//! Helm sources: a chart folder in a Git snapshot rendered by the native `ferrocd-helm`
-//! renderer with the Application's `helm` options, as Argo CD passes them to
-//! `helm template` (release name, namespace, value files — also `$ref/...` from other
-//! sources —, values/valuesObject, parameters, file parameters, CRDs, tests, versions).
+//! Helm sources: a chart folder in a Git snapshot — or a chart from a Helm repository or
+//! OCI registry ([`fetch_repo_chart`]) — rendered by the native `ferrocd-helm` renderer
+//! with the Application's `helm` options, as Argo CD passes them to `helm template`
+//! (release name, namespace, value files — also `$ref/...` from other sources —,
+//! values/valuesObject, parameters, file parameters, CRDs, tests, versions).
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
 use ferrocd_helm::{RenderOptions, render_chart};
 use ferrocd_manifest::{Manifest, Origin};
-use ferrocd_model::{Application, HelmSource};
+use ferrocd_model::{Application, ApplicationSource, HelmSource};
+use ferrocd_source::{FetchOptions, HelmRepoClient, RepoCache};
 
 use crate::RenderError;
 use crate::application::{ValueFile, resolve_value_file};
@@ -116,4 +118,89 @@ pub fn options_for_source(
         opts.set_file.push(format!("{}={}", p.name, path.display()));
     }
     Ok(opts)
+}
+
+/// A chart fetched from a Helm repository or OCI registry, unpacked into a temporary
+/// folder that lives as long as this value.
+#[derive(Debug)]
+pub struct RepoChart {
+    /// The chart version picked (the source's resolved revision).
+    pub version: String,
+    /// The archive's SHA-256.
+    pub digest: String,
+    folder: tempfile::TempDir,
+    dir: std::path::PathBuf,
+}
+
+impl RepoChart {
+    /// The chart folder (its `Chart.yaml` is directly inside).
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The temporary folder holding the chart.
+    pub fn root(&self) -> &Path {
+        self.folder.path()
+    }
+}
+
+/// Whether a chart source is an OCI registry: an `oci://` URL, or a Helm repository
+/// entry marked `enableOCI` for that URL.
+fn is_oci(cache: &RepoCache, repo_url: &str) -> bool {
+    let trimmed = repo_url.trim_end_matches('/');
+    repo_url.starts_with("oci://")
+        || cache
+            .credentials()
+            .repositories()
+            .iter()
+            .any(|e| e.enable_oci && e.url.trim_end_matches('/') == trimmed)
+}
+
+/// Fetches the chart of a source with `chart:` (from `repoURL` at `revision`: a version
+/// or a constraint) through the cache's credentials, caching archives under
+/// `<cache root>/charts`, and unpacks it for rendering.
+pub fn fetch_repo_chart(
+    cache: &RepoCache,
+    source: &ApplicationSource,
+    revision: &str,
+    field: &str,
+) -> Result<RepoChart, RenderError> {
+    let chart = source.chart.as_deref().unwrap_or_default();
+    let repo_url = source.repo_url.as_str();
+    let client = HelmRepoClient::new(cache.root().join("charts"), cache.credentials().clone());
+    let opts = FetchOptions {
+        pass_credentials: source
+            .helm
+            .as_ref()
+            .and_then(|h| h.pass_credentials)
+            .unwrap_or(false),
+        ..FetchOptions::default()
+    };
+    let fetched = if is_oci(cache, repo_url) {
+        client.fetch_oci_chart(repo_url, chart, revision, &opts)?
+    } else if repo_url.starts_with("http://") || repo_url.starts_with("https://") {
+        client.fetch_chart(repo_url, chart, revision, &opts)?
+    } else {
+        return Err(RenderError::Spec(format!(
+            "{field}.repoURL: {:?} is not a Helm repository (http, https or oci URL expected)",
+            ferrocd_source::url::redact(repo_url)
+        )));
+    };
+    let data = std::fs::read(&fetched.archive).map_err(|source| RenderError::Io {
+        path: fetched.archive.clone(),
+        source,
+    })?;
+    let folder = tempfile::tempdir().map_err(|source| RenderError::Io {
+        path: std::env::temp_dir(),
+        source,
+    })?;
+    let dir = folder.path().join(&fetched.name);
+    ferrocd_helm::archive::extract(&data, &fetched.archive, &dir)
+        .map_err(|e| RenderError::Helm(e.to_string()))?;
+    Ok(RepoChart {
+        version: fetched.version,
+        digest: fetched.digest,
+        folder,
+        dir,
+    })
 }

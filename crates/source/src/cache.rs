@@ -168,6 +168,12 @@ impl RepoCache {
         &self.root
     }
 
+    /// The credentials this cache authenticates with (also used for Helm repositories and
+    /// OCI registries, see [`crate::HelmRepoClient`]).
+    pub fn credentials(&self) -> &CredentialStore {
+        &self.credentials
+    }
+
     /// How many fetches this cache has started (for tests and metrics).
     pub fn fetch_count(&self) -> u64 {
         self.fetches.load(Ordering::Relaxed)

@@ -1,5 +1,22 @@
-//! ferrocd's API server.
+//! ferrocd's API server: Argo CD's REST API over Applications and AppProjects stored as
+//! custom resources, local-account authentication and Argo CD-compatible RBAC.
+//!
+//! - [`rbac`]: the `argocd-rbac-cm` policy model, pure.
+//! - [`auth`]: accounts, passwords, tokens, revocation, login rate limits, pure.
+//! - [`store`]: what is read from and written to the cluster.
+//! - [`api`]: the axum routes under `/api/v1`.
+//!
+//! Entry points: [`serve`] (until a signal), [`start`] (in the background, for tests and
+//! `ferrocd demo`), [`router`] (to embed the routes).
 #![deny(missing_docs)]
 
+pub mod api;
 pub mod auth;
+mod error;
 pub mod rbac;
+mod server;
+pub mod store;
+
+pub use api::{ApiOptions, AppState, ManifestRenderer};
+pub use error::{ApiError, ServerError};
+pub use server::{RunningServer, ServerConfig, router, serve, start};

@@ -1,0 +1,338 @@
+//! The REST API under `/api/v1`, following Argo CD's paths and payloads.
+//!
+//! Every route except `POST /session`, `GET /session/userinfo` and `GET /settings` needs a
+//! valid token (`Authorization: Bearer …` or the `argocd.token` cookie) and is checked by
+//! RBAC; 401 without a valid token, 403 when RBAC denies. Each mutating call logs an audit
+//! line (target `ferrocd::audit`, fields `user`, `resource`, `action`, `object`).
+
+mod accounts;
+mod applications;
+mod clusters;
+mod projects;
+mod query;
+mod repositories;
+mod session;
+pub mod tree;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::http::request::Parts;
+use axum::routing::{delete, get, post, put};
+use serde_json::Value;
+
+use crate::auth::{Authenticator, Identity, LimiterOptions};
+use crate::error::ApiError;
+use crate::store::{Snapshot, Store};
+
+/// Renders the desired manifests of an Application; the binary plugs the render pipeline in.
+/// The server itself never renders.
+pub trait ManifestRenderer: Send + Sync {
+    /// The desired objects of `app` (the Application as JSON) at `revision` (the spec's target
+    /// revision when `None`).
+    fn manifests<'a>(
+        &'a self,
+        app: &'a Value,
+        revision: Option<&'a str>,
+    ) -> futures::future::BoxFuture<'a, Result<Vec<Value>, String>>;
+}
+
+/// Behaviour of the API.
+#[derive(Clone)]
+pub struct ApiOptions {
+    /// How long settings, policy and projects read from the cluster are reused.
+    pub settings_ttl: Duration,
+    /// Login rate limits.
+    pub login_limits: LimiterOptions,
+    /// Renders manifests for `/manifests` and `/managed-resources`; without one, `/manifests`
+    /// answers 501 and managed resources carry no target state.
+    pub renderer: Option<Arc<dyn ManifestRenderer>>,
+    /// Mark the session cookie `Secure` (when served over HTTPS).
+    pub secure_cookie: bool,
+    /// The server's external URL (`url` in `/settings`).
+    pub url: Option<String>,
+}
+
+impl Default for ApiOptions {
+    fn default() -> Self {
+        ApiOptions {
+            settings_ttl: Duration::from_secs(3),
+            login_limits: LimiterOptions::default(),
+            renderer: None,
+            secure_cookie: false,
+            url: None,
+        }
+    }
+}
+
+impl std::fmt::Debug for ApiOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ApiOptions")
+            .field("settings_ttl", &self.settings_ttl)
+            .field("login_limits", &self.login_limits)
+            .field("renderer", &self.renderer.is_some())
+            .field("secure_cookie", &self.secure_cookie)
+            .field("url", &self.url)
+            .finish()
+    }
+}
+
+struct Inner {
+    store: Store,
+    auth: Authenticator,
+    options: ApiOptions,
+    snapshot: tokio::sync::Mutex<Option<(Instant, Arc<Snapshot>)>>,
+}
+
+/// Shared state of the API handlers.
+#[derive(Clone)]
+pub struct AppState(Arc<Inner>);
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState")
+            .field("store", &self.0.store)
+            .field("options", &self.0.options)
+            .finish()
+    }
+}
+
+impl AppState {
+    /// State over a store.
+    pub fn new(store: Store, options: ApiOptions) -> AppState {
+        AppState(Arc::new(Inner {
+            auth: Authenticator::new(options.login_limits.clone()),
+            store,
+            options,
+            snapshot: tokio::sync::Mutex::new(None),
+        }))
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Store {
+        &self.0.store
+    }
+
+    pub(crate) fn auth(&self) -> &Authenticator {
+        &self.0.auth
+    }
+
+    pub(crate) fn options(&self) -> &ApiOptions {
+        &self.0.options
+    }
+
+    /// Settings, policy and projects, reread when older than the TTL.
+    pub async fn snapshot(&self) -> Result<Arc<Snapshot>, ApiError> {
+        let mut guard = self.0.snapshot.lock().await;
+        if let Some((at, snapshot)) = guard.as_ref()
+            && at.elapsed() < self.0.options.settings_ttl
+        {
+            return Ok(snapshot.clone());
+        }
+        let snapshot = Arc::new(
+            self.0
+                .store
+                .load()
+                .await
+                .map_err(|e| ApiError::internal("reading settings", &error_chain(&e)))?,
+        );
+        *guard = Some((Instant::now(), snapshot.clone()));
+        Ok(snapshot)
+    }
+
+    /// Forgets the cached settings (after the server changed them).
+    pub async fn invalidate(&self) {
+        *self.0.snapshot.lock().await = None;
+    }
+}
+
+/// An error with its causes, for logs.
+pub(crate) fn error_chain(err: &dyn std::error::Error) -> String {
+    let mut out = err.to_string();
+    let mut source = err.source();
+    while let Some(s) = source {
+        out.push_str(": ");
+        out.push_str(&s.to_string());
+        source = s.source();
+    }
+    out
+}
+
+/// The authenticated caller of a request.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    /// Who.
+    pub identity: Identity,
+    /// The settings the request was checked against.
+    pub snapshot: Arc<Snapshot>,
+}
+
+impl Caller {
+    /// 403 unless RBAC allows.
+    pub fn enforce(&self, resource: &str, action: &str, object: &str) -> Result<(), ApiError> {
+        if self.can(resource, action, object) {
+            Ok(())
+        } else {
+            Err(ApiError::permission_denied(
+                resource,
+                action,
+                object,
+                &self.identity.username,
+            ))
+        }
+    }
+
+    /// Whether RBAC allows.
+    pub fn can(&self, resource: &str, action: &str, object: &str) -> bool {
+        self.snapshot
+            .policy
+            .enforce(&self.identity.subject, resource, action, object)
+            .is_allowed()
+    }
+
+    /// Logs a mutating call.
+    pub fn audit(&self, resource: &str, action: &str, object: &str) {
+        tracing::info!(
+            target: "ferrocd::audit",
+            user = %self.identity.username,
+            resource,
+            action,
+            object,
+            "audit"
+        );
+    }
+}
+
+/// The bearer token of a request: the `Authorization` header, else the `argocd.token` cookie.
+pub(crate) fn request_token(parts: &Parts) -> Option<String> {
+    if let Some(value) = parts.headers.get(axum::http::header::AUTHORIZATION)
+        && let Ok(text) = value.to_str()
+        && let Some(token) = text
+            .strip_prefix("Bearer ")
+            .or_else(|| text.strip_prefix("bearer "))
+    {
+        let token = token.trim();
+        if !token.is_empty() {
+            return Some(token.to_string());
+        }
+    }
+    for value in parts.headers.get_all(axum::http::header::COOKIE) {
+        let Ok(text) = value.to_str() else { continue };
+        for pair in text.split(';') {
+            if let Some((k, v)) = pair.trim().split_once('=')
+                && k == "argocd.token"
+                && !v.is_empty()
+            {
+                return Some(v.to_string());
+            }
+        }
+    }
+    None
+}
+
+/// The client address, for rate limiting.
+pub(crate) fn client_of(parts: &Parts) -> String {
+    parts
+        .extensions
+        .get::<ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip().to_string())
+        .unwrap_or_else(|| "unknown".to_string())
+}
+
+pub(crate) fn now() -> i64 {
+    chrono::Utc::now().timestamp()
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Caller, ApiError> {
+        let snapshot = state.snapshot().await?;
+        let token = request_token(parts);
+        let identity = state.auth().authenticate(
+            &snapshot.auth,
+            &snapshot.projects,
+            token.as_deref(),
+            now(),
+        )?;
+        Ok(Caller { identity, snapshot })
+    }
+}
+
+/// The API routes, under `/api/v1`.
+pub fn router(state: AppState) -> Router {
+    let v1 = Router::new()
+        .route("/session", post(session::login).delete(session::logout))
+        .route("/session/userinfo", get(session::user_info))
+        .route("/settings", get(session::settings))
+        .route("/account", get(accounts::list))
+        .route("/account/password", put(accounts::update_password))
+        .route(
+            "/account/can-i/{resource}/{action}/{*subresource}",
+            get(accounts::can_i),
+        )
+        .route("/account/{name}", get(accounts::get_one))
+        .route("/account/{name}/token", post(accounts::create_token))
+        .route("/account/{name}/token/{id}", delete(accounts::delete_token))
+        .route(
+            "/applications",
+            get(applications::list).post(applications::create),
+        )
+        .route(
+            "/applications/{name}",
+            get(applications::get_one)
+                .put(applications::update)
+                .delete(applications::delete_one),
+        )
+        .route("/applications/{name}/sync", post(applications::sync))
+        .route("/applications/{name}/rollback", put(applications::rollback))
+        .route(
+            "/applications/{name}/operation",
+            delete(applications::terminate),
+        )
+        .route(
+            "/applications/{name}/resource-tree",
+            get(applications::resource_tree),
+        )
+        .route(
+            "/applications/{name}/managed-resources",
+            get(applications::managed_resources),
+        )
+        .route(
+            "/applications/{name}/manifests",
+            get(applications::manifests),
+        )
+        .route("/projects", get(projects::list).post(projects::create))
+        .route(
+            "/projects/{name}",
+            get(projects::get_one)
+                .put(projects::update)
+                .delete(projects::delete_one),
+        )
+        .route(
+            "/projects/{project}/roles/{role}/token",
+            post(projects::create_token),
+        )
+        .route(
+            "/projects/{project}/roles/{role}/token/{iat}",
+            delete(projects::delete_token),
+        )
+        .route(
+            "/repositories",
+            get(repositories::list).post(repositories::create),
+        )
+        .route(
+            "/repositories/{repo}",
+            get(repositories::get_one).delete(repositories::delete_one),
+        )
+        .route("/clusters", get(clusters::list).post(clusters::create))
+        .route(
+            "/clusters/{server}",
+            get(clusters::get_one).delete(clusters::delete_one),
+        )
+        .fallback(|| async { ApiError::not_found("no such API route") })
+        .with_state(state);
+    Router::new().nest("/api/v1", v1)
+}

@@ -1,0 +1,168 @@
+//! `/session`, `/session/userinfo` and `/settings`.
+
+use axum::Json;
+use axum::extract::{FromRequestParts, State};
+use axum::http::header::SET_COOKIE;
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::api::{AppState, Caller, client_of, now, request_token};
+use crate::error::ApiError;
+
+/// The caller's address, for rate limiting.
+pub(crate) struct ClientAddr(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<ClientAddr, ApiError> {
+        Ok(ClientAddr(client_of(parts)))
+    }
+}
+
+/// The token of a request, if any.
+pub(crate) struct MaybeToken(pub Option<String>);
+
+impl<S: Send + Sync> FromRequestParts<S> for MaybeToken {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<MaybeToken, ApiError> {
+        Ok(MaybeToken(request_token(parts)))
+    }
+}
+
+/// `POST /session` body.
+#[derive(Deserialize)]
+pub(crate) struct LoginRequest {
+    #[serde(default)]
+    username: String,
+    #[serde(default)]
+    password: String,
+}
+
+impl std::fmt::Debug for LoginRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoginRequest")
+            .field("username", &self.username)
+            .field("password", &"<redacted>")
+            .finish()
+    }
+}
+
+/// `POST /api/v1/session`: checks the password and returns `{token}` (also as the
+/// `argocd.token` cookie).
+pub(crate) async fn login(
+    State(state): State<AppState>,
+    ClientAddr(client): ClientAddr,
+    Json(request): Json<LoginRequest>,
+) -> Result<Response, ApiError> {
+    if request.username.is_empty() {
+        return Err(ApiError::bad_request("username is required"));
+    }
+    let snapshot = state.snapshot().await?;
+    let blocking_state = state.clone();
+    let username = request.username.clone();
+    let result = tokio::task::spawn_blocking(move || {
+        blocking_state.auth().login(
+            &snapshot.auth,
+            &request.username,
+            &request.password,
+            &client,
+            now(),
+        )
+    })
+    .await
+    .map_err(|e| ApiError::internal("login", &e))?;
+    let (token, _claims) = match result {
+        Ok(ok) => ok,
+        Err(err) => {
+            tracing::info!(target: "ferrocd::audit", user = %username, action = "login", outcome = "failed", "audit");
+            return Err(err.into());
+        }
+    };
+    tracing::info!(target: "ferrocd::audit", user = %username, action = "login", outcome = "succeeded", "audit");
+    let secure = if state.options().secure_cookie {
+        "; Secure"
+    } else {
+        ""
+    };
+    let cookie = format!("argocd.token={token}; Path=/; HttpOnly; SameSite=Strict{secure}");
+    let mut response = Json(json!({ "token": token })).into_response();
+    if let Ok(value) = HeaderValue::from_str(&cookie) {
+        response.headers_mut().insert(SET_COOKIE, value);
+    }
+    Ok(response)
+}
+
+/// `DELETE /api/v1/session`: revokes the caller's token and clears the cookie.
+pub(crate) async fn logout(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Response, ApiError> {
+    if let Some(claims) = &caller.identity.claims {
+        state.auth().revoke(claims, now());
+    }
+    caller.audit("session", "delete", &caller.identity.username);
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        SET_COOKIE,
+        HeaderValue::from_static("argocd.token=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0"),
+    );
+    Ok((headers, Json(json!({}))).into_response())
+}
+
+/// `GET /api/v1/session/userinfo`: who the token belongs to; `loggedIn: false` without a valid
+/// token.
+pub(crate) async fn user_info(
+    State(state): State<AppState>,
+    MaybeToken(token): MaybeToken,
+) -> Result<Json<Value>, ApiError> {
+    let snapshot = state.snapshot().await?;
+    let Some(token) = token else {
+        return Ok(Json(json!({ "loggedIn": false })));
+    };
+    match state
+        .auth()
+        .authenticate(&snapshot.auth, &snapshot.projects, Some(&token), now())
+    {
+        Ok(identity) => Ok(Json(json!({
+            "loggedIn": true,
+            "username": identity.username,
+            "iss": identity.claims.as_ref().map(|c| c.iss.clone()).unwrap_or_default(),
+            "groups": identity.subject.groups,
+        }))),
+        Err(_) => Ok(Json(json!({ "loggedIn": false }))),
+    }
+}
+
+/// `GET /api/v1/settings`: public settings the UI needs before login. Nothing secret.
+pub(crate) async fn settings(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+    let snapshot = state.snapshot().await?;
+    let config = &snapshot.config;
+    let get = |k: &str| {
+        config
+            .get(k)
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+    };
+    let url = state
+        .options()
+        .url
+        .clone()
+        .or_else(|| get("url"))
+        .unwrap_or_default();
+    Ok(Json(json!({
+        "url": url,
+        "appLabelKey": get("application.instanceLabelKey").unwrap_or_else(|| "app.kubernetes.io/instance".into()),
+        "statusBadgeEnabled": get("statusbadge.enabled").as_deref() == Some("true"),
+        "userLoginsDisabled": !snapshot.auth.accounts.values().any(|a| a.enabled),
+        "anonymousEnabled": snapshot.auth.anonymous_enabled,
+        "execEnabled": get("exec.enabled").as_deref() == Some("true"),
+        "uiBannerContent": get("ui.bannercontent").unwrap_or_default(),
+        "controllerNamespace": state.store().namespace(),
+        "trackingMethod": get("application.resourceTrackingMethod").unwrap_or_else(|| "annotation".into()),
+    })))
+}

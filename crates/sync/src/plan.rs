@@ -456,6 +456,15 @@ fn namespace_task(opts: &PlanOptions, desired: &BTreeSet<ResourceKey>) -> Option
     })
 }
 
+/// Whether an object is a hook (or skipped by `argocd.argoproj.io/hook: Skip`): it takes
+/// part in syncs as a hook, never in the comparison of an application.
+pub fn is_hook(obj: &Value) -> bool {
+    !matches!(
+        hooks::classify(obj, &mut Vec::new(), ""),
+        HookKind::Resource
+    )
+}
+
 /// An annotation of an object, if set to a string.
 pub(crate) fn annotation<'a>(obj: &'a Value, name: &str) -> Option<&'a str> {
     obj.get("metadata")?.get("annotations")?.get(name)?.as_str()

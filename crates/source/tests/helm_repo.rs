@@ -1,110 +1,42 @@
 //! Helm repositories over real HTTP on loopback: an `index.yaml` and archives served by a
 //! small threaded server (with and without basic auth), fetched by [`HelmRepoClient`].
 
+mod loopback_http;
+
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::sync::{Arc, Mutex};
 
 use base64::Engine as _;
 use ferrocd_source::{Credential, CredentialStore, FetchOptions, HelmRepoClient, SourceError};
+use loopback_http::{Response, Server};
 use sha2::{Digest, Sha256};
 
-/// A static-file HTTP/1.1 server on 127.0.0.1 that records request paths.
-struct Server {
-    port: u16,
-    files: Arc<Mutex<BTreeMap<String, Vec<u8>>>>,
-    requests: Arc<Mutex<Vec<String>>>,
-}
-
-impl Server {
-    fn start(auth: Option<(&str, &str)>) -> Server {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-        let port = listener.local_addr().expect("addr").port();
-        let requests = Arc::new(Mutex::new(Vec::new()));
-        let expected = auth.map(|(u, p)| {
-            format!(
-                "Basic {}",
-                base64::engine::general_purpose::STANDARD.encode(format!("{u}:{p}"))
-            )
-        });
-        let files = Arc::new(Mutex::new(BTreeMap::new()));
-        let served = files.clone();
-        let log = requests.clone();
-        std::thread::spawn(move || {
-            for stream in listener.incoming().flatten() {
-                let files = served.clone();
-                let log = log.clone();
-                let expected = expected.clone();
-                std::thread::spawn(move || serve(stream, &files, expected.as_deref(), &log));
-            }
-        });
-        Server {
-            port,
-            files,
-            requests,
+/// A static-file server, optionally behind basic auth.
+fn static_server(
+    files: impl Fn(&str) -> BTreeMap<String, Vec<u8>>,
+    auth: Option<(&str, &str)>,
+) -> Server {
+    let expected = auth.map(|(u, p)| {
+        format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(format!("{u}:{p}"))
+        )
+    });
+    let files_slot = std::sync::Arc::new(std::sync::Mutex::new(BTreeMap::<String, Vec<u8>>::new()));
+    let served = files_slot.clone();
+    let server = Server::start(move |req| {
+        if expected.is_some() && req.authorization != expected {
+            return Response::status(401).header("WWW-Authenticate", "Basic realm=\"charts\"");
         }
-    }
-
-    fn put_all(&self, files: BTreeMap<String, Vec<u8>>) {
-        self.files.lock().expect("lock").extend(files);
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("http://127.0.0.1:{}{path}", self.port)
-    }
-
-    fn requests(&self) -> Vec<String> {
-        self.requests.lock().expect("lock").clone()
-    }
-}
-
-fn serve(
-    stream: TcpStream,
-    files: &Mutex<BTreeMap<String, Vec<u8>>>,
-    auth: Option<&str>,
-    log: &Mutex<Vec<String>>,
-) {
-    let mut reader = BufReader::new(stream.try_clone().expect("clone"));
-    let mut line = String::new();
-    if reader.read_line(&mut line).is_err() {
-        return;
-    }
-    let path = line.split_whitespace().nth(1).unwrap_or("/").to_string();
-    let mut authorization = None;
-    loop {
-        let mut header = String::new();
-        if reader.read_line(&mut header).unwrap_or(0) == 0 || header.trim().is_empty() {
-            break;
+        match served.lock().expect("lock").get(&req.path) {
+            Some(body) => Response::ok(body.clone()),
+            None => Response::status(404),
         }
-        if let Some((k, v)) = header.split_once(':')
-            && k.eq_ignore_ascii_case("authorization")
-        {
-            authorization = Some(v.trim().to_string());
-        }
-    }
-    log.lock().expect("lock").push(path.clone());
-    let mut stream = stream;
-    let found = files.lock().expect("lock").get(&path).cloned();
-    let (status, body): (&str, Vec<u8>) = if auth.is_some() && authorization.as_deref() != auth {
-        ("401 Unauthorized", b"unauthorized".to_vec())
-    } else if let Some(body) = found {
-        ("200 OK", body)
-    } else {
-        ("404 Not Found", b"not found".to_vec())
-    };
-    let challenge = if status.starts_with("401") {
-        "WWW-Authenticate: Basic realm=\"charts\"\r\n"
-    } else {
-        ""
-    };
-    let head = format!(
-        "HTTP/1.1 {status}\r\nContent-Length: {}\r\n{challenge}Connection: close\r\n\r\n",
-        body.len()
-    );
-    let _ = stream.write_all(head.as_bytes());
-    let _ = stream.write_all(&body);
-    let _ = stream.read(&mut [0u8; 0]);
+    });
+    files_slot
+        .lock()
+        .expect("lock")
+        .extend(files(&server.url("")));
+    server
 }
 
 fn sha(data: &[u8]) -> String {
@@ -154,9 +86,7 @@ generated: "2026-11-20T10:00:00Z"
 }
 
 fn start_repo(auth: Option<(&str, &str)>) -> Server {
-    let server = Server::start(auth);
-    server.put_all(repo_files(&server.url("")));
-    server
+    static_server(repo_files, auth)
 }
 
 #[test]

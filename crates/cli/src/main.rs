@@ -1,10 +1,16 @@
 //! `ferrocd`: GitOps continuous delivery for Kubernetes, in one binary.
 //!
 //! Exit codes: 0 success, 1 error (bad input, missing revision, unreachable repository),
-//! 2 usage error (from clap), 3 a feature that is not supported yet.
+//! 2 usage error (from clap), 3 a feature that is not supported yet. The direct-mode
+//! commands (`diff`, `sync`, `status`) follow `argocd app diff`: 0 in sync / success, 1 for
+//! a difference or a failed operation, 2 for any error.
 
+mod diff;
+mod direct;
 mod health;
 mod render;
+mod status;
+mod sync;
 
 use std::process::ExitCode;
 
@@ -26,6 +32,13 @@ enum Command {
     /// Print the health of every object in the files (built-in checks and Argo CD Lua
     /// customizations).
     Health(health::HealthArgs),
+    /// Show the unified diff between SOURCE and the live objects of an application
+    /// (exit 0 in sync, 1 on difference, 2 on error).
+    Diff(Box<diff::DiffArgs>),
+    /// Sync SOURCE to the cluster: phases, waves, hooks, prune; then wait for health.
+    Sync(Box<sync::SyncArgs>),
+    /// List the resources of an application with their sync status and health.
+    Status(Box<status::StatusArgs>),
     /// Print the CustomResourceDefinitions of Application and AppProject.
     Crds,
     /// Run a Kubernetes-API-compatible sandbox cluster on loopback (for tests and demos).
@@ -44,6 +57,16 @@ impl Failure {
         Self {
             code: 3,
             error: error.into(),
+        }
+    }
+}
+
+impl Failure {
+    /// An exit code without a message (the command printed what the user needs).
+    pub fn silent(code: u8) -> Self {
+        Self {
+            code,
+            error: anyhow::Error::msg(""),
         }
     }
 }
@@ -82,8 +105,25 @@ where
     runtime.block_on(future).map_err(Failure::from)
 }
 
+/// Runs a direct-mode command on a runtime; failures to start it exit with code 2.
+fn run_direct<F>(future: F) -> Result<(), Failure>
+where
+    F: std::future::Future<Output = Result<(), Failure>>,
+{
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Failure {
+            code: 2,
+            error: e.into(),
+        })?;
+    runtime.block_on(future)
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // kube's TLS needs a process-wide provider; an earlier install is fine.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("FERROCD_LOG")
@@ -94,11 +134,15 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Render(args) => render::run(*args),
         Command::Health(args) => health::run(args),
+        Command::Diff(args) => diff::run(*args),
+        Command::Sync(args) => sync::run(*args),
+        Command::Status(args) => status::run(*args),
         Command::Crds => write_stdout(&ferrocd_model::crd::crds_yaml()),
         Command::Sandbox(args) => run_async(ferrocd_sandbox::cli::run(*args)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        Err(failure) if failure.error.to_string().is_empty() => ExitCode::from(failure.code),
         Err(failure) => {
             let mut message = failure.error.to_string();
             // Library errors keep their cause as a source; show the chain once.

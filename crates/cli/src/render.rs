@@ -186,7 +186,7 @@ fn jsonnet_options(args: &RenderArgs) -> anyhow::Result<Option<JsonnetOptions>> 
     Ok(Some(opts))
 }
 
-fn render_folder(args: &RenderArgs) -> Result<Vec<Manifest>, Failure> {
+pub(crate) fn render_folder(args: &RenderArgs) -> Result<Vec<Manifest>, Failure> {
     let root = local_repo_root(&args.source)?;
     let repo = RepoRoot::new(&root).map_err(render_error)?;
     let dir = args
@@ -249,7 +249,7 @@ fn open_cache(args: &RenderArgs) -> anyhow::Result<RepoCache> {
     ))
 }
 
-fn render_application_file(args: &RenderArgs) -> Result<Vec<Manifest>, Failure> {
+pub(crate) fn render_application_file(args: &RenderArgs) -> Result<Vec<Manifest>, Failure> {
     let file = args.source.display().to_string();
     let text = std::fs::read_to_string(&args.source).with_context(|| format!("reading {file}"))?;
     let app = Application::from_yaml(&text, &file)?;

@@ -119,6 +119,8 @@ pub struct PushEvent {
     /// does not say (Bitbucket) or the list may be incomplete: then every application
     /// of the repository must be refreshed.
     pub changed_files: Vec<String>,
+    /// The repository's default branch, when the payload names it (what `HEAD` means).
+    pub default_branch: Option<String>,
 }
 
 impl PushEvent {
@@ -130,6 +132,42 @@ impl PushEvent {
     /// The tag pushed, if the ref is a tag.
     pub fn tag(&self) -> Option<&str> {
         self.git_ref.strip_prefix("refs/tags/")
+    }
+
+    /// True when the push moves what an application's `targetRevision` follows: the
+    /// branch or tag of that name (or full ref); `HEAD` or empty follows the default
+    /// branch (any branch when the payload does not name it). A commit SHA never moves.
+    pub fn concerns_revision(&self, target_revision: &str) -> bool {
+        let target = target_revision.trim();
+        if target.is_empty() || target == "HEAD" {
+            return match (self.branch(), self.default_branch.as_deref()) {
+                (Some(branch), Some(default)) => branch == default,
+                (Some(_), None) => true,
+                (None, _) => false,
+            };
+        }
+        target == self.git_ref || self.branch() == Some(target) || self.tag() == Some(target)
+    }
+
+    /// True when the push may change what an application renders, as Argo CD decides:
+    /// without the `argocd.argoproj.io/manifest-generate-paths` annotation every push
+    /// to the repository does; with it, only changes under one of its `;`-separated
+    /// paths do (a path starting with `/` is relative to the repository root, any other
+    /// to the application's `source_path`; `.` is the source path itself).
+    pub fn touches_app(&self, source_path: &str, manifest_generate_paths: Option<&str>) -> bool {
+        let Some(annotation) = manifest_generate_paths.filter(|a| !a.trim().is_empty()) else {
+            return true;
+        };
+        let paths: Vec<String> = annotation
+            .split(';')
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+            .map(|p| match p.strip_prefix('/') {
+                Some(absolute) => normalize_repo_path(absolute),
+                None => normalize_repo_path(&format!("{source_path}/{p}")),
+            })
+            .collect();
+        self.touches_any(&paths)
     }
 
     /// True when the push concerns the repository at `app_repo_url`.
@@ -152,7 +190,7 @@ impl PushEvent {
                 .trim_start_matches("./")
                 .trim_matches('/')
                 .trim_start_matches('.');
-            if dir.is_empty() {
+            if dir.is_empty() || dir == "." {
                 return true;
             }
             self.changed_files.iter().any(|f| {
@@ -163,6 +201,22 @@ impl PushEvent {
             })
         })
     }
+}
+
+/// A path inside a repository with `.` and `..` resolved (never above the root) and no
+/// leading or trailing `/`; `""` is the root.
+fn normalize_repo_path(path: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for part in path.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            p => parts.push(p),
+        }
+    }
+    parts.join("/")
 }
 
 /// A secret that does not show itself in `Debug`.
@@ -432,6 +486,7 @@ struct GithubRepository {
     clone_url: Option<String>,
     ssh_url: Option<String>,
     git_url: Option<String>,
+    default_branch: Option<String>,
 }
 
 /// GitHub's payload; Gitea sends the same shape.
@@ -454,6 +509,7 @@ fn parse_github_like(provider: GitProvider, body: &[u8]) -> Result<Vec<PushEvent
         revision: push.after,
         git_ref: push.git_ref,
         changed_files: files,
+        default_branch: repo.default_branch,
     }])
 }
 
@@ -473,14 +529,15 @@ struct GitlabPush {
     total_commits_count: Option<usize>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 struct GitlabProject {
     web_url: Option<String>,
     git_http_url: Option<String>,
     git_ssh_url: Option<String>,
+    default_branch: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 struct GitlabRepository {
     homepage: Option<String>,
     git_http_url: Option<String>,
@@ -496,18 +553,8 @@ fn parse_gitlab(body: &[u8]) -> Result<Vec<PushEvent>, WebhookError> {
         None if !is_zero_sha(&push.after) => push.after,
         None => return Ok(Vec::new()),
     };
-    let (p, r) = (
-        push.project.unwrap_or(GitlabProject {
-            web_url: None,
-            git_http_url: None,
-            git_ssh_url: None,
-        }),
-        push.repository.unwrap_or(GitlabRepository {
-            homepage: None,
-            git_http_url: None,
-            git_ssh_url: None,
-        }),
-    );
+    let p = push.project.unwrap_or_default();
+    let r = push.repository.unwrap_or_default();
     // GitLab lists at most 20 commits but counts them all.
     let complete = push
         .total_commits_count
@@ -529,6 +576,7 @@ fn parse_gitlab(body: &[u8]) -> Result<Vec<PushEvent>, WebhookError> {
         } else {
             Vec::new()
         },
+        default_branch: p.default_branch,
     }])
 }
 
@@ -617,6 +665,7 @@ fn parse_bitbucket(body: &[u8]) -> Result<Vec<PushEvent>, WebhookError> {
                 revision: hash,
                 git_ref,
                 changed_files: Vec::new(),
+                default_branch: None,
             })
         })
         .collect())
@@ -668,7 +717,12 @@ pub fn repo_url_matches(app_repo_url: &str, event_url: &str) -> bool {
         repo_host_and_path(event_url),
     ) {
         (Some(a), Some(b)) => a == b,
-        _ => false,
+        // URLs without a host (`file:///srv/git/platform.git`, local paths) match only
+        // themselves, up to a `.git` suffix and a trailing slash.
+        _ => {
+            let bare = |u: &str| u.trim_end_matches('/').trim_end_matches(".git").to_string();
+            !app_repo_url.is_empty() && bare(app_repo_url) == bare(event_url)
+        }
     }
 }
 
@@ -767,7 +821,18 @@ mod tests {
                 "https://gitlab.com/acme-ml/platform",
                 false,
             ),
-            ("not a url", "not a url", false),
+            ("not a url", "not a url", true),
+            ("not a url", "not a url either", false),
+            (
+                "file:///srv/git/platform-gitops.git",
+                "file:///srv/git/platform-gitops/",
+                true,
+            ),
+            (
+                "file:///srv/git/platform-gitops",
+                "file:///srv/git/other",
+                false,
+            ),
             ("", "", false),
         ];
         for (a, b, want) in rows {
@@ -784,6 +849,7 @@ mod tests {
             revision: "abc".into(),
             git_ref: "refs/heads/main".into(),
             changed_files: vec!["apps/mlflow/overlays/dev/kustomization.yaml".into()],
+            default_branch: Some("main".into()),
         };
         assert!(event.touches_any(&["apps/mlflow"]));
         assert!(event.touches_any(&["./apps/mlflow/"]));
@@ -797,6 +863,58 @@ mod tests {
             ..event
         };
         assert!(unknown.touches_any(&["apps/airflow"]));
+    }
+
+    fn push(git_ref: &str, files: &[&str], default_branch: Option<&str>) -> PushEvent {
+        PushEvent {
+            provider: GitProvider::Gitea,
+            repo_urls: vec![],
+            revision: "5d7f9a1c".into(),
+            git_ref: git_ref.into(),
+            changed_files: files.iter().map(|f| f.to_string()).collect(),
+            default_branch: default_branch.map(String::from),
+        }
+    }
+
+    #[test]
+    fn revisions_concerned() {
+        let main = push("refs/heads/main", &[], Some("main"));
+        assert!(main.concerns_revision("HEAD"));
+        assert!(main.concerns_revision(""));
+        assert!(main.concerns_revision("main"));
+        assert!(main.concerns_revision("refs/heads/main"));
+        assert!(!main.concerns_revision("release/2026.11"));
+        assert!(!main.concerns_revision("5d7f9a1c3e5a7c9e1b3d5f7a9c1e3b5d7f9a1c3e"));
+        let feature = push("refs/heads/feature/gpu-quota", &[], Some("main"));
+        assert!(!feature.concerns_revision("HEAD"));
+        assert!(feature.concerns_revision("feature/gpu-quota"));
+        let unknown_default = push("refs/heads/develop", &[], None);
+        assert!(unknown_default.concerns_revision("HEAD"));
+        let tag = push("refs/tags/v1.8.0", &[], Some("main"));
+        assert!(tag.concerns_revision("v1.8.0"));
+        assert!(!tag.concerns_revision("HEAD"));
+    }
+
+    #[test]
+    fn manifest_generate_paths() {
+        let e = push(
+            "refs/heads/main",
+            &["apps/mlflow/base/deployment.yaml", "docs/README.md"],
+            Some("main"),
+        );
+        let overlay = "apps/mlflow/overlays/prod";
+        // Without the annotation every push to the repository counts, as in Argo CD.
+        assert!(e.touches_app(overlay, None));
+        assert!(e.touches_app(overlay, Some("  ")));
+        assert!(!e.touches_app(overlay, Some(".")));
+        assert!(e.touches_app(overlay, Some(".;../../base")));
+        assert!(e.touches_app(overlay, Some("/apps/mlflow")));
+        assert!(!e.touches_app(overlay, Some("/apps/airflow; /charts")));
+        assert!(e.touches_app("apps/airflow", Some("/docs")));
+        // `..` never climbs above the repository root.
+        assert!(e.touches_app("apps", Some("../../../docs")));
+        assert_eq!(normalize_repo_path("a/./b/../c/"), "a/c");
+        assert_eq!(normalize_repo_path("../../x"), "x");
     }
 
     #[test]

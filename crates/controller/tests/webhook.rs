@@ -99,6 +99,8 @@ async fn github_push_signed_wrong_and_missing() {
     assert_eq!(e.provider, GitProvider::GitHub);
     assert_eq!(e.revision, "9b2e4f6a8c0d1e3f5a7b9c1d3e5f7a9b1c3d5e7f");
     assert_eq!(e.branch(), Some("main"));
+    assert_eq!(e.default_branch.as_deref(), Some("main"));
+    assert!(e.concerns_revision("HEAD"));
     assert_eq!(
         e.repo_urls,
         [
@@ -177,6 +179,9 @@ async fn gitlab_push_token_right_wrong_and_missing() {
     assert_eq!(e.provider, GitProvider::GitLab);
     assert_eq!(e.revision, "c7e9b1d3f5a7c9e1b3d5f7a9c1e3b5d7f9a1c3e5");
     assert_eq!(e.branch(), Some("release/2026.11"));
+    assert_eq!(e.default_branch.as_deref(), Some("main"));
+    assert!(!e.concerns_revision("HEAD"));
+    assert!(e.concerns_revision("release/2026.11"));
     assert_eq!(
         e.repo_urls,
         [
@@ -283,6 +288,8 @@ async fn gitea_push_signed_wrong_and_missing() {
     let e = &events[0];
     assert_eq!(e.provider, GitProvider::Gitea);
     assert_eq!(e.tag(), Some("model-serving-2026.11.21"));
+    assert!(e.concerns_revision("model-serving-2026.11.21"));
+    assert!(!e.concerns_revision("HEAD"));
     assert_eq!(e.revision, "5d7f9a1c3e5a7c9e1b3d5f7a9c1e3b5d7f9a1c3e");
     assert!(e.concerns_repo("https://gitea.acme.internal/platform/model-serving"));
     assert!(e.concerns_repo("git@gitea.acme.internal:platform/model-serving.git"));

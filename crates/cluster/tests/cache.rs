@@ -122,7 +122,7 @@ async fn initial_sync_holds_existing_objects_trimmed() {
             .get(LAST_APPLIED)
             .is_none()
     );
-    assert_eq!(manager_names(held.managed_fields()), ["ferrocd"]);
+    assert_eq!(manager_names(held.managed_fields().as_ref()), ["ferrocd"]);
     assert!(held.bytes() > 0 && held.bytes() < serde_json::to_vec(&live).map_or(0, |v| v.len()));
 
     // The namespace's default ServiceAccount and the Namespace itself are held too.

@@ -16,7 +16,9 @@ use serde_json::Value;
 /// The annotation `kubectl apply` (client-side) stores a copy of the object in.
 pub const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
 
-/// A live object held by the [`LiveCache`](super::LiveCache).
+/// A live object held by the [`LiveCache`](super::LiveCache): its identity, owners and
+/// application read once, and the trimmed object kept as compact JSON text (a tenth of
+/// the memory of a parsed `serde_json::Value`), parsed again when asked for.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LiveObject {
     key: ResourceKey,
@@ -24,9 +26,8 @@ pub struct LiveObject {
     resource_version: String,
     app: Option<String>,
     owner_uids: Vec<String>,
-    object: Value,
-    managed_fields: Option<Value>,
-    bytes: usize,
+    json: Box<str>,
+    managed_fields: Option<Box<str>>,
 }
 
 impl LiveObject {
@@ -45,7 +46,7 @@ impl LiveObject {
                     })
                     .collect();
                 if !kept.is_empty() {
-                    managed = Some(Value::Array(kept));
+                    managed = Some(Value::Array(kept).to_string().into_boxed_str());
                 }
             }
             let now_empty = match metadata.get_mut("annotations") {
@@ -59,7 +60,30 @@ impl LiveObject {
                 metadata.remove("annotations");
             }
         }
-        Self::assemble(object, managed)
+        let str_at = |ptr: &str| {
+            object
+                .pointer(ptr)
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string()
+        };
+        let owner_uids = object
+            .pointer("/metadata/ownerReferences")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|r| r.get("uid").and_then(Value::as_str))
+            .map(str::to_string)
+            .collect();
+        Self {
+            key: ResourceKey::from_object(&object),
+            uid: str_at("/metadata/uid"),
+            resource_version: str_at("/metadata/resourceVersion"),
+            app: tracking_app(&object),
+            owner_uids,
+            json: object.to_string().into_boxed_str(),
+            managed_fields: managed,
+        }
     }
 
     /// Builds a cache entry from what a watcher delivered. `api_version` and `kind` come
@@ -92,42 +116,40 @@ impl LiveObject {
             api_version: api_version.to_string(),
             kind: kind.to_string(),
         });
-        let managed = if kept.is_empty() {
+        let managed_fields = if kept.is_empty() {
             None
         } else {
-            Some(serde_json::to_value(&kept)?)
+            Some(serde_json::to_string(&kept)?.into_boxed_str())
         };
-        let object = serde_json::to_value(&obj)?;
-        Ok(Self::assemble(object, managed))
-    }
-
-    fn assemble(object: Value, managed_fields: Option<Value>) -> Self {
-        let str_at = |ptr: &str| {
-            object
-                .pointer(ptr)
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_string()
-        };
-        let owner_uids = object
-            .pointer("/metadata/ownerReferences")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter_map(|r| r.get("uid").and_then(Value::as_str))
-            .map(str::to_string)
-            .collect();
-        let bytes = json_size(&object) + managed_fields.as_ref().map_or(0, json_size);
-        Self {
-            key: ResourceKey::from_object(&object),
-            uid: str_at("/metadata/uid"),
-            resource_version: str_at("/metadata/resourceVersion"),
-            app: tracking_app(&object),
-            owner_uids,
-            object,
+        let meta = &obj.metadata;
+        // What `tracking_app` reads, without converting the whole object.
+        let tracking = serde_json::json!({"metadata": {
+            "annotations": meta.annotations.as_ref()
+                .and_then(|a| a.get(ferrocd_model::annotations::TRACKING_ID))
+                .map(|v| serde_json::json!({ferrocd_model::annotations::TRACKING_ID: v})),
+            "labels": meta.labels.as_ref()
+                .and_then(|l| l.get(ferrocd_model::annotations::INSTANCE_LABEL))
+                .map(|v| serde_json::json!({ferrocd_model::annotations::INSTANCE_LABEL: v})),
+        }});
+        Ok(Self {
+            key: ResourceKey::new(
+                ferrocd_model::group_of_api_version(api_version),
+                kind,
+                meta.namespace.clone().unwrap_or_default(),
+                meta.name.clone().unwrap_or_default(),
+            ),
+            uid: meta.uid.clone().unwrap_or_default(),
+            resource_version: meta.resource_version.clone().unwrap_or_default(),
+            app: tracking_app(&tracking),
+            owner_uids: meta
+                .owner_references
+                .iter()
+                .flatten()
+                .map(|r| r.uid.clone())
+                .collect(),
+            json: serde_json::to_string(&obj)?.into_boxed_str(),
             managed_fields,
-            bytes,
-        }
+        })
     }
 
     /// Identity.
@@ -155,52 +177,45 @@ impl LiveObject {
         &self.owner_uids
     }
 
-    /// The trimmed object (no `managedFields`, no last-applied annotation).
-    pub fn object(&self) -> &Value {
-        &self.object
+    /// The trimmed object (no `managedFields`, no last-applied annotation), parsed.
+    pub fn object(&self) -> Value {
+        parse(&self.json)
+    }
+
+    /// The trimmed object as compact JSON text.
+    pub fn json(&self) -> &str {
+        &self.json
     }
 
     /// The `managedFields` entries kept (those of the kept managers), as a JSON array —
     /// what `ferrocd_diff::diff_with_managed_fields` takes.
-    pub fn managed_fields(&self) -> Option<&Value> {
-        self.managed_fields.as_ref()
+    pub fn managed_fields(&self) -> Option<Value> {
+        self.managed_fields.as_deref().map(parse)
     }
 
     /// The object with the kept `managedFields` entries put back in its metadata, for
     /// callers that read them from the object (`ferrocd_diff::diff`).
     pub fn to_value_with_managed_fields(&self) -> Value {
-        let mut out = self.object.clone();
+        let mut out = self.object();
         if let (Some(managed), Some(metadata)) = (
-            &self.managed_fields,
+            self.managed_fields(),
             out.get_mut("metadata").and_then(Value::as_object_mut),
         ) {
-            metadata.insert("managedFields".to_string(), managed.clone());
+            metadata.insert("managedFields".to_string(), managed);
         }
         out
     }
 
-    /// Serialized size (compact JSON) of what is held: object plus kept managed fields.
+    /// Bytes of JSON text held: object plus kept managed fields.
     pub fn bytes(&self) -> usize {
-        self.bytes
+        self.json.len() + self.managed_fields.as_ref().map_or(0, |m| m.len())
     }
 }
 
-/// Length of the compact JSON form, without building it.
-fn json_size(value: &Value) -> usize {
-    struct Count(usize);
-    impl std::io::Write for Count {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0 += buf.len();
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    let mut count = Count(0);
-    // Writing a Value to a sink that never fails cannot fail.
-    let _ = serde_json::to_writer(&mut count, value);
-    count.0
+/// Parses text this module wrote from a `Value` or a `DynamicObject`; that cannot fail,
+/// but a failure would read as `null` rather than panic.
+fn parse(json: &str) -> Value {
+    serde_json::from_str(json).unwrap_or(Value::Null)
 }
 
 #[cfg(test)]
@@ -234,9 +249,10 @@ mod tests {
     fn trims_managed_fields_but_keeps_the_kept_managers() {
         let live = LiveObject::from_value(pod(), &["ferrocd".to_string()]);
         assert!(live.object().pointer("/metadata/managedFields").is_none());
-        let managed = live.managed_fields().and_then(Value::as_array).cloned();
+        let managed = live.managed_fields();
         let managers: Vec<&str> = managed
             .iter()
+            .filter_map(Value::as_array)
             .flatten()
             .filter_map(|e| e["manager"].as_str())
             .collect();
@@ -279,19 +295,17 @@ mod tests {
     #[test]
     fn size_is_the_compact_json_length() {
         let live = LiveObject::from_value(pod(), &["ferrocd".to_string()]);
-        let expected = serde_json::to_vec(live.object())
-            .map(|v| v.len())
-            .unwrap_or(0)
-            + serde_json::to_vec(live.managed_fields().unwrap_or(&Value::Null))
-                .map(|v| v.len())
-                .unwrap_or(0);
+        let expected = live.object().to_string().len()
+            + live.managed_fields().map_or(0, |m| m.to_string().len());
         assert_eq!(live.bytes(), expected);
+        assert_eq!(live.json(), live.object().to_string());
         assert!(live.bytes() < serde_json::to_vec(&pod()).map(|v| v.len()).unwrap_or(0));
     }
 
     #[test]
     fn dynamic_objects_get_their_type_from_discovery() {
         let mut obj = pod();
+        obj["metadata"]["labels"]["app.kubernetes.io/instance"] = json!("mlflow-dev");
         if let Some(m) = obj.as_object_mut() {
             m.remove("apiVersion");
             m.remove("kind");
@@ -306,10 +320,16 @@ mod tests {
         assert!(live.object().pointer("/metadata/annotations").is_none());
         assert_eq!(
             live.managed_fields()
-                .and_then(|m| m.as_array())
-                .map(Vec::len),
+                .and_then(|m| m.as_array().map(Vec::len)),
             Some(1)
         );
         assert_eq!(live.owner_uids(), ["rs-1".to_string()]);
+        assert_eq!(live.app(), Some("mlflow-dev"));
+        assert_eq!(live.uid(), "pod-1");
+        assert_eq!(live.resource_version(), "42");
+        assert_eq!(
+            live.key(),
+            &ResourceKey::new("", "Pod", "ml-dev", "mlflow-5d9c7b-x2x4q")
+        );
     }
 }

@@ -298,10 +298,11 @@ fn missing_crd_kinds(shared: &Shared) -> Vec<(String, String)> {
     let kinds = shared.cluster.kinds();
     let crds = shared.store.read().objects_of_kind(CRD_GROUP, CRD_KIND);
     crds.iter()
-        .filter(|crd| established(crd.object()))
+        .map(|crd| crd.object())
+        .filter(established)
         .filter_map(|crd| {
-            let group = crd.object().pointer("/spec/group")?.as_str()?;
-            let kind = crd.object().pointer("/spec/names/kind")?.as_str()?;
+            let group = crd.pointer("/spec/group")?.as_str()?;
+            let kind = crd.pointer("/spec/names/kind")?.as_str()?;
             Some((group.to_string(), kind.to_string()))
         })
         .filter(|(g, k)| kinds.get(g, k).is_none())

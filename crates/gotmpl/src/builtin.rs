@@ -87,6 +87,9 @@ fn len(v: &Value) -> Result<Value, FuncError> {
         Value::String(s) => s.len(),
         Value::List(l) => l.len(),
         Value::Map(m) => m.len(),
+        Value::Object(o) if o.map_entries().is_some() => {
+            o.map_entries().map(|e| e.len()).unwrap_or_default()
+        }
         Value::Nil => return Err(fail("len of nil pointer")),
         other => return Err(fail(format!("len of type {}", other.type_name()))),
     };

@@ -71,6 +71,12 @@ pub trait Object: Send + Sync {
     fn truthy(&self) -> bool {
         true
     }
+    /// For a value whose Go type is a map (Helm's `chart.Files` is
+    /// `map[string][]byte`): its entries in key order, so that `range` and
+    /// `len` work on it. `None` for struct-like objects.
+    fn map_entries(&self) -> Option<Vec<(String, Value)>> {
+        None
+    }
 }
 
 impl fmt::Debug for Value {

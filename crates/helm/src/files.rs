@@ -135,6 +135,19 @@ impl Object for Files {
         }
     }
 
+    fn map_entries(&self) -> Option<Vec<(String, Value)>> {
+        let mut entries: Vec<(String, Value)> = self
+            .files
+            .iter()
+            .map(|(n, d)| {
+                let bytes = Value::list(d.iter().map(|b| Value::Uint64(u64::from(*b))));
+                (n.clone(), bytes)
+            })
+            .collect();
+        entries.sort_by(|a, b| a.0.cmp(&b.0));
+        Some(entries)
+    }
+
     fn display(&self) -> String {
         let names: Vec<String> = self
             .files
@@ -194,5 +207,22 @@ mod tests {
                 "airflow.cfg: W2NvcmVdCmV4ZWN1dG9yID0gS3ViZXJuZXRlc0V4ZWN1dG9yCg==\nwebserver.py: QVVUSCA9IDE="
             )
         );
+    }
+
+    #[test]
+    fn glob_results_range_and_len_like_go_maps() {
+        use ferrocd_gotmpl::{ExecOptions, Template};
+        let funcs = crate::sprig::funcs();
+        let mut t = Template::with_funcs("chart", &funcs);
+        t.parse(
+            "t",
+            r#"{{ range $p, $b := .Files.Glob "config/*" }}{{ $p }}={{ len $b }};{{ end }}{{ len (.Files.Glob "dags/*") }}"#,
+        )
+        .unwrap();
+        let data = Value::map([("Files", Value::Object(Arc::new(files())))]);
+        let out = t
+            .execute("t", &data, &funcs, &ExecOptions::default())
+            .unwrap();
+        assert_eq!(out, "config/airflow.cfg=37;config/webserver.py=8;1");
     }
 }

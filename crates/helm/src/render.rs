@@ -149,6 +149,29 @@ fn check_release_name(name: &str) -> Result<(), HelmError> {
     )))
 }
 
+/// The chart's `kubeVersion` constraint (Chart.yaml) must admit the version
+/// rendered for; a constraint that does not parse admits nothing, as in Helm.
+fn check_kube_version(chart: &Chart, kube: &KubeVersion) -> Result<(), HelmError> {
+    let constraint = chart.metadata.kube_version.trim();
+    if constraint.is_empty() {
+        return Ok(());
+    }
+    let admitted = match (
+        crate::sprig::semver::parse_constraint(constraint),
+        crate::sprig::semver::parse_version(&kube.version),
+    ) {
+        (Some(c), Some(v)) => c.matches(&v),
+        _ => false,
+    };
+    if admitted {
+        return Ok(());
+    }
+    Err(HelmError::KubeVersion {
+        constraint: constraint.to_string(),
+        version: kube.version.clone(),
+    })
+}
+
 /// Renders an already loaded chart.
 pub fn render_loaded(
     mut chart: Chart,
@@ -165,6 +188,7 @@ pub fn render_loaded(
     } else {
         &opts.kube_version
     })?;
+    check_kube_version(&chart, &kube)?;
     let caps = capabilities(&kube, &opts.api_versions);
     let namespace = if opts.namespace.is_empty() {
         "default"
@@ -437,20 +461,33 @@ fn kind_of(d: &RenderedDoc) -> &str {
         .unwrap_or_default()
 }
 
+/// The rank of a kind in Helm 4's install order: the shared install order of
+/// [`ferrocd_schema::kind_order`], with `PriorityClass` before it and the
+/// admission webhook configurations after it (Helm 4 knows these three too);
+/// `None` for kinds Helm does not know.
+fn helm_kind_rank(kind: &str) -> Option<i32> {
+    let unknown = ferrocd_schema::kind_order("", "\0unknown");
+    match kind {
+        "PriorityClass" => Some(-1),
+        "MutatingWebhookConfiguration" => Some(unknown),
+        "ValidatingWebhookConfiguration" => Some(unknown + 1),
+        _ => {
+            let rank = ferrocd_schema::kind_order("", kind);
+            (rank != unknown).then_some(rank)
+        }
+    }
+}
+
 /// Stable sort in Helm's install order: known kinds by their rank, then
 /// unknown kinds by name.
 fn sort_by_kind(docs: &mut [RenderedDoc]) {
-    let unknown = ferrocd_schema::kind_order("", "\0unknown");
     docs.sort_by(|a, b| {
         let (ka, kb) = (kind_of(a), kind_of(b));
-        let (ra, rb) = (
-            ferrocd_schema::kind_order("", ka),
-            ferrocd_schema::kind_order("", kb),
-        );
-        if ra == unknown && rb == unknown {
-            ka.cmp(kb)
-        } else {
-            ra.cmp(&rb)
+        match (helm_kind_rank(ka), helm_kind_rank(kb)) {
+            (Some(ra), Some(rb)) => ra.cmp(&rb),
+            (Some(_), None) => std::cmp::Ordering::Less,
+            (None, Some(_)) => std::cmp::Ordering::Greater,
+            (None, None) => ka.cmp(kb),
         }
     });
 }

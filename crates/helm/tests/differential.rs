@@ -9,6 +9,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
+mod support;
+
 use ferrocd_helm::{RenderOptions, render_chart};
 use serde_json::Value as Json;
 
@@ -228,6 +230,173 @@ fn cases() -> Vec<Case> {
             set: &["rotation.suspend=false"],
             ..BASE
         },
+        Case {
+            chart: "spark-operator",
+            release: "spark",
+            ..BASE
+        },
+        Case {
+            chart: "spark-operator",
+            release: "spark-operator",
+            namespace: "spark-system",
+            values: &["spark-operator-webhook.yaml"],
+            ..BASE
+        },
+        Case {
+            chart: "spark-operator",
+            release: "batch",
+            values: &["spark-operator-webhook.yaml"],
+            set: &["rbac.create=false,metrics.enable=false,serviceAccounts.spark.create=false"],
+            flags: &["--include-crds", "--kube-version", "1.31.2"],
+            ..BASE
+        },
+        Case {
+            chart: "ray-cluster",
+            release: "tune",
+            ..BASE
+        },
+        Case {
+            chart: "ray-cluster",
+            release: "llm-train",
+            namespace: "ray",
+            values: &["ray-cluster-gpu.yaml"],
+            ..BASE
+        },
+        Case {
+            chart: "ray-cluster",
+            release: "sweep",
+            set: &[
+                "workerGroups.a100.gpus=4,autoscaler.idleTimeoutSeconds=60,head.rayStartParams.num-cpus=2",
+            ],
+            set_json: &[r#"common.containerEnv=[{"name":"WANDB_MODE","value":"offline"}]"#],
+            ..BASE
+        },
+        Case {
+            chart: "triton-server",
+            release: "vision",
+            set: &["storageUri=s3://models/triton"],
+            ..BASE
+        },
+        Case {
+            chart: "triton-server",
+            release: "serving",
+            namespace: "kserve",
+            values: &["triton-server-models.yaml"],
+            ..BASE
+        },
+        Case {
+            chart: "triton-server",
+            release: "shadow",
+            values: &["triton-server-models.yaml"],
+            set: &["canaryTrafficPercent=null,modelConfig=false,protocol=grpc-v2"],
+            ..BASE
+        },
+        Case {
+            chart: "kafka",
+            release: "events",
+            namespace: "streaming",
+            ..BASE
+        },
+        Case {
+            chart: "kafka",
+            release: "features",
+            namespace: "streaming",
+            values: &["kafka-external.yaml"],
+            ..BASE
+        },
+        Case {
+            chart: "kafka",
+            release: "dev",
+            set: &["replicas=1,persistence.enabled=false,pdb.maxUnavailable=0"],
+            set_string: &["config.min\\.insync\\.replicas=1"],
+            ..BASE
+        },
+        Case {
+            chart: "grafana-dashboards",
+            release: "grafana",
+            namespace: "monitoring",
+            ..BASE
+        },
+        Case {
+            chart: "grafana-dashboards",
+            release: "serving-dash",
+            values: &["grafana-dashboards-alerting.yaml"],
+            ..BASE
+        },
+        Case {
+            chart: "secret-sync",
+            release: "secrets",
+            namespace: "ml",
+            flags: &["--include-crds"],
+            ..BASE
+        },
+        Case {
+            chart: "secret-sync",
+            release: "aws-secrets",
+            values: &["secret-sync-aws.yaml"],
+            flags: &["--skip-tests"],
+            ..BASE
+        },
+        Case {
+            chart: "secret-sync",
+            release: "no-tests",
+            set: &["tests.enabled=false,migrationJob.enabled=false"],
+            flags: &["--skip-crds"],
+            ..BASE
+        },
+        Case {
+            chart: "cert-issuers",
+            release: "certs",
+            namespace: "gateway",
+            flags: &["--include-crds"],
+            ..BASE
+        },
+        Case {
+            chart: "cert-issuers",
+            release: "internal",
+            values: &["cert-issuers-internal.yaml"],
+            flags: &["--kube-version", "1.29.4"],
+            ..BASE
+        },
+        Case {
+            chart: "cert-issuers",
+            release: "internal",
+            values: &["cert-issuers-internal.yaml"],
+            set: &["selfSigned=false"],
+            flags: &["--skip-crds", "--kube-version", "v1.30.1"],
+            ..BASE
+        },
+        Case {
+            chart: "notebook-hub",
+            release: "hub",
+            namespace: "notebooks",
+            ..BASE
+        },
+        Case {
+            chart: "notebook-hub",
+            release: "hub",
+            namespace: "research",
+            values: &["notebook-hub-github.yaml"],
+            ..BASE
+        },
+        Case {
+            chart: "notebook-hub",
+            release: "lab",
+            set: &["culling.timeout=7200,culling.every=300,singleuser.storage=50Gi"],
+            ..BASE
+        },
+        Case {
+            chart: "batch-scoring",
+            release: "nightly",
+            ..BASE
+        },
+        Case {
+            chart: "batch-scoring",
+            release: "scoring",
+            namespace: "batch",
+            values: &["batch-scoring-many.yaml"],
+            ..BASE
+        },
     ]
 }
 
@@ -290,31 +459,6 @@ fn helm_command(helm: &Path, c: &Case) -> Command {
     cmd
 }
 
-/// `(source, object)` per document of helm's output.
-fn parse_helm_output(text: &str) -> Vec<(String, Json)> {
-    let mut out = Vec::new();
-    for chunk in text
-        .split("\n---\n")
-        .flat_map(|c| c.strip_prefix("---\n").or(Some(c)))
-    {
-        let chunk = chunk.trim();
-        let Some(rest) = chunk.strip_prefix("# Source: ") else {
-            continue;
-        };
-        let (source, body) = rest.split_once('\n').unwrap_or((rest, ""));
-        let object = if body
-            .lines()
-            .all(|l| l.trim().is_empty() || l.trim_start().starts_with('#'))
-        {
-            Json::Null
-        } else {
-            ferrocd_manifest::parse_yaml_value(body, source).expect("helm output parses")
-        };
-        out.push((source.to_string(), object));
-    }
-    out
-}
-
 fn describe(c: &Case) -> String {
     format!(
         "{} {} values={:?} set={:?} flags={:?}",
@@ -331,7 +475,7 @@ fn check(helm: &Path, c: &Case) -> Result<usize, String> {
             String::from_utf8_lossy(&out.stderr)
         ));
     }
-    let expected = parse_helm_output(&String::from_utf8_lossy(&out.stdout));
+    let expected = support::parse_helm_output(&String::from_utf8_lossy(&out.stdout));
     let dir = testdata().join("charts").join(c.chart);
     let got = render_chart(&dir, &options(c))
         .map_err(|e| format!("{}: render failed: {e}", describe(c)))?;
@@ -449,6 +593,30 @@ fn required_and_parse_errors_read_like_helm() {
             ..BASE
         },
         Case {
+            chart: "triton-server",
+            release: "x",
+            ..BASE
+        },
+        Case {
+            chart: "secret-sync",
+            release: "x",
+            set: &["store.provider=gcp"],
+            ..BASE
+        },
+        Case {
+            chart: "secret-sync",
+            release: "x",
+            values: &["secret-sync-aws.yaml"],
+            set: &["store.aws.region=null"],
+            ..BASE
+        },
+        Case {
+            chart: "spark-operator",
+            release: "x",
+            flags: &["--kube-version", "1.22.9"],
+            ..BASE
+        },
+        Case {
             chart: "alert-rules",
             release: "a-release-name-that-is-much-too-long-for-helm-to-accept",
             ..BASE
@@ -511,6 +679,13 @@ fn schema_violations_read_like_helm() {
             release: "x",
             set_string: &["replicaCount=3"],
             set_json: &["ingress.paths=[]"],
+            ..BASE
+        },
+        Case {
+            chart: "notebook-hub",
+            release: "x",
+            set: &["culling.timeout=5,auth.type=ldap"],
+            set_json: &[r#"auth.admins=["ada","ada"]"#, r#"profiles=[{"slug":"x"}]"#],
             ..BASE
         },
     ];

@@ -425,6 +425,23 @@ impl<'a> State<'a> {
                     }
                 }
             }
+            Value::Object(o) if o.map_entries().is_some() => {
+                for (k, v) in o.map_entries().unwrap_or_default() {
+                    ran = true;
+                    match self.range_iteration(
+                        b,
+                        Slot::Direct(Value::string(k.as_str())),
+                        Slot::Direct(v),
+                    ) {
+                        Ok(Flow::Break) => break,
+                        Ok(_) => {}
+                        Err(e) => {
+                            result = Err(e);
+                            break;
+                        }
+                    }
+                }
+            }
             Value::Nil => {}
             other => {
                 let msg = format!("range can't iterate over {other}");

@@ -11,7 +11,7 @@ mod date;
 mod encoding;
 mod math;
 mod paths;
-mod semver;
+pub(crate) mod semver;
 mod sequences;
 mod strings;
 mod text;

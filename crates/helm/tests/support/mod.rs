@@ -32,27 +32,35 @@ pub fn load_cases() -> Vec<Case> {
     serde_saphyr::from_str(&text).expect("cases parse")
 }
 
-/// `(source, object)` per document of `helm template` output.
+/// `(source, object)` per document of `helm template` output. A document
+/// without its own `# Source:` line (the second object of a multi-document
+/// file under crds/, which helm prints as is) belongs to the previous source.
 pub fn parse_helm_output(text: &str) -> Vec<(String, serde_json::Value)> {
-    let mut out = Vec::new();
+    let mut out: Vec<(String, serde_json::Value)> = Vec::new();
     for chunk in text
         .split("\n---\n")
         .flat_map(|c| c.strip_prefix("---\n").or(Some(c)))
     {
         let chunk = chunk.trim();
-        let Some(rest) = chunk.strip_prefix("# Source: ") else {
-            continue;
+        let (source, body) = match chunk.strip_prefix("# Source: ") {
+            Some(rest) => {
+                let (source, body) = rest.split_once('\n').unwrap_or((rest, ""));
+                (source.to_string(), body)
+            }
+            None => match out.last() {
+                Some((previous, _)) if !chunk.is_empty() => (previous.clone(), chunk),
+                _ => continue,
+            },
         };
-        let (source, body) = rest.split_once('\n').unwrap_or((rest, ""));
         let object = if body
             .lines()
             .all(|l| l.trim().is_empty() || l.trim_start().starts_with('#'))
         {
             serde_json::Value::Null
         } else {
-            ferrocd_manifest::parse_yaml_value(body, source).expect("helm output parses")
+            ferrocd_manifest::parse_yaml_value(body, &source).expect("helm output parses")
         };
-        out.push((source.to_string(), object));
+        out.push((source, object));
     }
     out
 }

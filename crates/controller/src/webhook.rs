@@ -8,6 +8,7 @@
 //! | GitHub | `X-GitHub-Event: push` | `X-Hub-Signature-256: sha256=<hex HMAC-SHA256 of the body>` with `webhook.github.secret` |
 //! | GitLab | `X-Gitlab-Event: Push Hook` / `Tag Push Hook` | `X-Gitlab-Token` equal to `webhook.gitlab.secret` |
 //! | Bitbucket Cloud | `X-Event-Key: repo:push` | `X-Hook-UUID` equal to `webhook.bitbucket.uuid` |
+//! | Bitbucket Server / Data Center | `X-Event-Key: repo:refs_changed` | `X-Hub-Signature: sha256=<hex HMAC-SHA256 of the body>` with `webhook.bitbucketserver.secret` |
 //! | Gitea | `X-Gitea-Event: push` | `X-Gitea-Signature: <hex HMAC-SHA256 of the body>` with `webhook.gitea.secret` (or `webhook.gogs.secret`) |
 //!
 //! A provider without a configured secret is accepted unchecked. Every comparison of a
@@ -88,6 +89,8 @@ pub enum GitProvider {
     GitLab,
     /// Bitbucket Cloud.
     Bitbucket,
+    /// Bitbucket Server / Data Center.
+    BitbucketServer,
     /// Gitea (and Gogs-compatible payloads).
     Gitea,
 }
@@ -98,6 +101,7 @@ impl fmt::Display for GitProvider {
             Self::GitHub => "github",
             Self::GitLab => "gitlab",
             Self::Bitbucket => "bitbucket",
+            Self::BitbucketServer => "bitbucketserver",
             Self::Gitea => "gitea",
         })
     }
@@ -236,6 +240,7 @@ pub struct WebhookSecrets {
     github: Option<Secret>,
     gitlab: Option<Secret>,
     bitbucket_uuid: Option<Secret>,
+    bitbucket_server: Option<Secret>,
     gitea: Option<Secret>,
 }
 
@@ -255,6 +260,12 @@ impl WebhookSecrets {
     /// Sets Bitbucket's hook UUID (`webhook.bitbucket.uuid`).
     pub fn with_bitbucket_uuid(mut self, uuid: impl Into<String>) -> Self {
         self.bitbucket_uuid = non_empty(uuid.into());
+        self
+    }
+
+    /// Sets Bitbucket Server's HMAC secret (`webhook.bitbucketserver.secret`).
+    pub fn with_bitbucket_server(mut self, secret: impl Into<String>) -> Self {
+        self.bitbucket_server = non_empty(secret.into());
         self
     }
 
@@ -296,6 +307,7 @@ impl WebhookSecrets {
             github: get("webhook.github.secret")?,
             gitlab: get("webhook.gitlab.secret")?,
             bitbucket_uuid: get("webhook.bitbucket.uuid")?,
+            bitbucket_server: get("webhook.bitbucketserver.secret")?,
             gitea: match get("webhook.gitea.secret")? {
                 Some(s) => Some(s),
                 None => get("webhook.gogs.secret")?,
@@ -379,6 +391,23 @@ pub fn parse_push_events(
         )?;
         return if event == "Push Hook" || event == "Tag Push Hook" {
             parse_gitlab(body)
+        } else {
+            Ok(Vec::new())
+        };
+    }
+    if let Some(event) = header(headers, "x-event-key")
+        && is_bitbucket_server_event(event)
+    {
+        let signature = header(headers, "x-hub-signature")
+            .map(|s| s.strip_prefix("sha256=").unwrap_or("not-a-signature"));
+        check_hmac(
+            GitProvider::BitbucketServer,
+            secrets.bitbucket_server.as_ref(),
+            signature,
+            body,
+        )?;
+        return if event == "repo:refs_changed" {
+            parse_bitbucket_server(body)
         } else {
             Ok(Vec::new())
         };
@@ -671,6 +700,87 @@ fn parse_bitbucket(body: &[u8]) -> Result<Vec<PushEvent>, WebhookError> {
         .collect())
 }
 
+/// Event keys only Bitbucket Server / Data Center sends (Cloud's are `repo:push`,
+/// `pullrequest:*`, `issue:*`, ...).
+fn is_bitbucket_server_event(event: &str) -> bool {
+    event == "repo:refs_changed"
+        || event == "repo:modified"
+        || event == "diagnostics:ping"
+        || event.starts_with("pr:")
+        || event.starts_with("mirror:")
+}
+
+#[derive(Debug, Deserialize)]
+struct BitbucketServerPush {
+    #[serde(default)]
+    changes: Vec<BitbucketServerChange>,
+    repository: BitbucketServerRepository,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct BitbucketServerChange {
+    #[serde(rename = "ref")]
+    git_ref: BitbucketServerRef,
+    #[serde(default)]
+    to_hash: String,
+    #[serde(rename = "type", default)]
+    change_type: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct BitbucketServerRef {
+    #[serde(default)]
+    id: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct BitbucketServerRepository {
+    #[serde(default)]
+    links: Option<Value>,
+}
+
+fn parse_bitbucket_server(body: &[u8]) -> Result<Vec<PushEvent>, WebhookError> {
+    let provider = GitProvider::BitbucketServer;
+    let push: BitbucketServerPush = serde_json::from_slice(body)
+        .map_err(|source| WebhookError::Payload { provider, source })?;
+    let links = push.repository.links.unwrap_or(Value::Null);
+    let hrefs = |kind: &str| -> Vec<Option<String>> {
+        links
+            .get(kind)
+            .and_then(Value::as_array)
+            .map(|items| {
+                items
+                    .iter()
+                    .map(|l| l.get("href").and_then(Value::as_str).map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let mut urls = hrefs("self");
+    // The web link ends in `/browse`; the clone links name the repository itself.
+    for url in urls.iter_mut().flatten() {
+        if let Some(stripped) = url.strip_suffix("/browse") {
+            *url = stripped.to_string();
+        }
+    }
+    urls.extend(hrefs("clone"));
+    let repo_urls = push_urls(urls);
+    Ok(push
+        .changes
+        .into_iter()
+        .filter(|c| c.change_type != "DELETE" && !is_zero_sha(&c.to_hash))
+        .map(|c| PushEvent {
+            provider,
+            repo_urls: repo_urls.clone(),
+            revision: c.to_hash,
+            git_ref: c.git_ref.id,
+            changed_files: Vec::new(),
+            default_branch: None,
+        })
+        .collect())
+}
+
 /// Host and path of a repository URL, lower-cased, without scheme, user, port, `.git`
 /// or surrounding slashes; `None` when there is no host or no path.
 fn repo_host_and_path(url: &str) -> Option<(String, String)> {
@@ -927,7 +1037,11 @@ mod tests {
                 "webhook.gitlab.secret": "aWdub3JlZA==",
                 "webhook.gogs.secret": "Z29ncw=="
             },
-            "stringData": {"webhook.gitlab.secret": "gl-token", "webhook.bitbucket.uuid": "{b1-uuid}"}
+            "stringData": {
+                "webhook.gitlab.secret": "gl-token",
+                "webhook.bitbucket.uuid": "{b1-uuid}",
+                "webhook.bitbucketserver.secret": "bbs-secret"
+            }
         });
         let s = WebhookSecrets::from_argocd_secret(&secret).expect("parse");
         assert_eq!(
@@ -936,6 +1050,7 @@ mod tests {
                 .with_github("gh-secret")
                 .with_gitlab("gl-token")
                 .with_bitbucket_uuid("{b1-uuid}")
+                .with_bitbucket_server("bbs-secret")
                 .with_gitea("gogs")
         );
         assert!(!format!("{s:?}").contains("gh-secret"));
@@ -958,7 +1073,7 @@ mod tests {
         #[test]
         fn parsing_never_panics(body in proptest::collection::vec(any::<u8>(), 0..256), url in "\\PC{0,40}") {
             let mut headers = HeaderMap::new();
-            for (name, value) in [("x-github-event", "push"), ("x-gitlab-event", "Push Hook"), ("x-event-key", "repo:push"), ("x-gitea-event", "push")] {
+            for (name, value) in [("x-github-event", "push"), ("x-gitlab-event", "Push Hook"), ("x-event-key", "repo:push"), ("x-event-key", "repo:refs_changed"), ("x-gitea-event", "push")] {
                 headers.clear();
                 headers.insert(name, value.parse().expect("header"));
                 let _ = parse_push_events(&WebhookSecrets::default(), &headers, &body);

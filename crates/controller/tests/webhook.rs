@@ -13,6 +13,7 @@ const GITHUB_SECRET: &str = "gh-hook-7f3a91";
 const GITLAB_TOKEN: &str = "gl-token-2b8c44";
 const BITBUCKET_UUID: &str = "{4c9a2e71-8d3b-4f6a-9e0c-51b7d2a8f3e6}";
 const GITEA_SECRET: &str = "gitea-hook-e5d0";
+const BITBUCKET_SERVER_SECRET: &str = "bbs-hook-91ce";
 
 fn payload(name: &str) -> Vec<u8> {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -60,6 +61,7 @@ impl Server {
             .with_gitlab(GITLAB_TOKEN)
             .with_bitbucket_uuid(BITBUCKET_UUID)
             .with_gitea(GITEA_SECRET)
+            .with_bitbucket_server(BITBUCKET_SERVER_SECRET)
     }
 
     async fn post(&self, headers: &[(&str, &str)], body: Vec<u8>) -> (u16, String) {
@@ -262,6 +264,72 @@ async fn bitbucket_push_uuid_right_wrong_and_missing() {
     assert_eq!(status, 401);
     let (status, _) = server.post(&[("x-event-key", "repo:push")], body).await;
     assert_eq!(status, 401);
+    assert!(server.take().is_empty());
+}
+
+#[tokio::test]
+async fn bitbucket_server_push_signed_wrong_and_missing() {
+    let server = Server::start(Server::configured()).await;
+    let body = payload("bitbucket-server-push.json");
+    let good = format!("sha256={}", hmac_hex(BITBUCKET_SERVER_SECRET, &body));
+    let (status, _) = server
+        .post(
+            &[
+                ("x-event-key", "repo:refs_changed"),
+                ("x-hub-signature", &good),
+            ],
+            body.clone(),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let events = server.take();
+    // The update of main; the deleted spike branch carries no revision.
+    assert_eq!(events.len(), 1, "{events:?}");
+    let e = &events[0];
+    assert_eq!(e.provider, GitProvider::BitbucketServer);
+    assert_eq!(e.branch(), Some("main"));
+    assert_eq!(e.revision, "e1b3d5f7a9c1e3b5d7f9a1c3e5a7c9e1b3d5f7a9");
+    assert!(e.concerns_repo("https://bitbucket.acme.io/scm/mlp/feature-store.git"));
+    assert!(e.concerns_repo("ssh://git@bitbucket.acme.io:7999/mlp/feature-store.git"));
+    assert!(!e.concerns_repo("https://bitbucket.acme.io/scm/mlp/model-registry.git"));
+
+    // Bitbucket Server's secret does not come from the Cloud UUID, and vice versa.
+    let (status, _) = server
+        .post(
+            &[
+                ("x-event-key", "repo:refs_changed"),
+                ("x-hook-uuid", BITBUCKET_UUID),
+            ],
+            body.clone(),
+        )
+        .await;
+    assert_eq!(status, 401);
+    let wrong = format!("sha256={}", hmac_hex(GITHUB_SECRET, &body));
+    let (status, _) = server
+        .post(
+            &[
+                ("x-event-key", "repo:refs_changed"),
+                ("x-hub-signature", &wrong),
+            ],
+            body.clone(),
+        )
+        .await;
+    assert_eq!(status, 401);
+    assert!(server.take().is_empty());
+
+    // Its connection test is accepted once signed.
+    let ping = b"{\"test\": true}".to_vec();
+    let sig = format!("sha256={}", hmac_hex(BITBUCKET_SERVER_SECRET, &ping));
+    let (status, _) = server
+        .post(
+            &[
+                ("x-event-key", "diagnostics:ping"),
+                ("x-hub-signature", &sig),
+            ],
+            ping,
+        )
+        .await;
+    assert_eq!(status, 200);
     assert!(server.take().is_empty());
 }
 

@@ -526,7 +526,23 @@ fn app_from(obj: &DynamicObject) -> Option<Application> {
 
 /// Records the new version of an application and queues it when something that matters
 /// changed: spec, operation, refresh annotation, deletion, or the first sight of it.
-fn on_app_changed(shared: &Arc<Shared>, key: AppRef, app: Application) {
+fn on_app_changed(shared: &Arc<Shared>, key: AppRef, mut app: Application) {
+    {
+        // A watch event written before an operation finished must not hide the outcome
+        // the operation wrote through (same operation, still Running in the event).
+        let apps = shared.apps.lock();
+        if let Some(known) = apps.get(&key).and_then(|a| a.status.as_ref())
+            && let Some(known_op) = known.operation_state.as_ref()
+            && known_op.finished_at.is_some()
+            && let Some(status) = app.status.as_mut()
+            && let Some(op) = status.operation_state.as_ref()
+            && op.finished_at.is_none()
+            && op.started_at == known_op.started_at
+        {
+            status.operation_state = Some(known_op.clone());
+            status.history = known.history.clone();
+        }
+    }
     let previous = shared.apps.lock().insert(key.clone(), app.clone());
     let interesting = match &previous {
         None => true,

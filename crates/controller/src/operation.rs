@@ -382,7 +382,19 @@ async fn finish(
     // The final state must land: retry a few times on conflicts or flakes.
     for attempt in 0..5 {
         match write_operation(shared, app, state, history.as_deref()).await {
-            Ok(()) => break,
+            Ok(()) => {
+                // Write through to the controller's copy: the next reconciliation must
+                // see this outcome even before the watch delivers it (or it would sync
+                // the same revision again).
+                if let Some(current) = shared.apps.lock().get_mut(key) {
+                    let status = current.status.get_or_insert_with(Default::default);
+                    status.operation_state = Some(state.clone());
+                    if let Some(h) = &history {
+                        status.history = h.clone();
+                    }
+                }
+                break;
+            }
             Err(e) => {
                 warn!(app = %app.name(), attempt, error = %e, "writing final operation state");
                 tokio::time::sleep(Duration::from_millis(200 * (attempt + 1))).await;

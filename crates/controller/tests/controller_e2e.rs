@@ -186,7 +186,12 @@ async fn automated_sync_self_heal_new_commit_and_deletion() {
     )
     .await;
 
-    let status = wait_status(cluster, "fraud-dev", "Synced and Healthy", synced_healthy).await;
+    // The comparison and the operation write their parts of the status separately: wait
+    // for both.
+    let status = wait_status(cluster, "fraud-dev", "Synced, Healthy and recorded", |st| {
+        synced_healthy(st) && st["history"].as_array().is_some_and(|h| !h.is_empty())
+    })
+    .await;
     let first = git(repo.path(), &["rev-parse", "HEAD"]);
     assert_eq!(status["sync"]["revision"], first.as_str());
     assert_eq!(status["sourceType"], "Directory");
@@ -265,7 +270,12 @@ async fn automated_sync_self_heal_new_commit_and_deletion() {
         changed_files: vec!["serving/configmap.yaml".into()],
     });
     let status = wait_status(cluster, "fraud-dev", "the second commit synced", |st| {
-        synced_healthy(st) && st["sync"]["revision"] == second.as_str()
+        synced_healthy(st)
+            && st["sync"]["revision"] == second.as_str()
+            && st["history"]
+                .as_array()
+                .and_then(|h| h.last())
+                .is_some_and(|h| h["revision"] == second.as_str())
     })
     .await;
     // One entry per sync: the first, the self-heal, and this one.
@@ -340,7 +350,13 @@ async fn manual_sync_through_the_operation_field_and_project_violation() {
         )
         .await
         .expect("request sync");
-    let status = wait_status(cluster, "fraud-prod", "Synced and Healthy", synced_healthy).await;
+    let status = wait_status(
+        cluster,
+        "fraud-prod",
+        "Synced, Healthy and recorded",
+        |st| synced_healthy(st) && st["history"].as_array().is_some_and(|h| !h.is_empty()),
+    )
+    .await;
     assert_eq!(status["history"][0]["initiatedBy"]["username"], "alice");
     let app = cluster
         .get(&key("argoproj.io", "Application", "argocd", "fraud-prod"))

@@ -5,6 +5,8 @@
 //! commands (`diff`, `sync`, `status`) follow `argocd app diff`: 0 in sync / success, 1 for
 //! a difference or a failed operation, 2 for any error.
 
+mod controller_cmd;
+mod demo;
 mod diff;
 mod direct;
 mod health;
@@ -43,6 +45,11 @@ enum Command {
     Crds,
     /// Run a Kubernetes-API-compatible sandbox cluster on loopback (for tests and demos).
     Sandbox(Box<ferrocd_sandbox::cli::SandboxArgs>),
+    /// Run the application controller: keep Applications in sync with their clusters.
+    Controller(Box<controller_cmd::ControllerArgs>),
+    /// GitOps on this machine in one command: sandbox cluster, Git repository from
+    /// examples/ml-platform, controller, app-of-apps bootstrap.
+    Demo(Box<demo::DemoArgs>),
 }
 
 /// An error with the exit code it deserves.
@@ -127,7 +134,9 @@ fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("FERROCD_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+                // kube's own retry layer logs every 5xx it retries; ferrocd reports the
+                // outcome itself.
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,kube_client=off")),
         )
         .with_writer(std::io::stderr)
         .init();
@@ -139,15 +148,19 @@ fn main() -> ExitCode {
         Command::Status(args) => status::run(*args),
         Command::Crds => write_stdout(&ferrocd_model::crd::crds_yaml()),
         Command::Sandbox(args) => run_async(ferrocd_sandbox::cli::run(*args)),
+        Command::Controller(args) => run_async(controller_cmd::run(*args)),
+        Command::Demo(args) => run_async(demo::run(*args)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(failure) if failure.error.to_string().is_empty() => ExitCode::from(failure.code),
         Err(failure) => {
-            let mut message = failure.error.to_string();
+            // One line: parsers may decorate their message with a source excerpt.
+            let first_line = |text: String| text.lines().next().unwrap_or_default().to_string();
+            let mut message = first_line(failure.error.to_string());
             // Library errors keep their cause as a source; show the chain once.
             for cause in failure.error.chain().skip(1) {
-                let cause = cause.to_string();
+                let cause = first_line(cause.to_string());
                 if !message.contains(&cause) {
                     message.push_str(": ");
                     message.push_str(&cause);

@@ -28,7 +28,7 @@ impl Default for RequestPolicy {
             attempts: 6,
             initial_backoff: Duration::from_millis(100),
             max_backoff: Duration::from_secs(2),
-            timeout: Duration::from_secs(30),
+            timeout: Duration::from_secs(15),
         }
     }
 }
@@ -84,9 +84,12 @@ impl Run<'_> {
                 Ok(value) => return Ok(value),
                 Err(err) if is_retryable(&err) && retry + 1 < policy.attempts => {
                     tracing::debug!(error = %err, retry, "transient API error; retrying");
-                    self.sleep(policy.backoff(retry))
-                        .await
-                        .map_err(RequestError::Interrupted)?;
+                    match self.sleep(policy.backoff(retry)).await {
+                        Ok(()) => {}
+                        // Out of time: the last error says more than "timed out".
+                        Err(Interrupted::TimedOut) => return Err(RequestError::Cluster(err)),
+                        Err(i) => return Err(RequestError::Interrupted(i)),
+                    }
                     retry += 1;
                 }
                 Err(err) => return Err(RequestError::Cluster(err)),

@@ -93,7 +93,7 @@ pub fn helm_funcs() -> FuncMap {
     });
     f.insert("toToml", |a| {
         FuncError::check_arity(a, 1)?;
-        Ok(Value::from(to_toml(&value_to_json(&a[0]))))
+        Ok(Value::from(to_toml(&toml_json(&a[0], 0))))
     });
     f.insert("lookup", |a| {
         FuncError::check_arity(a, 4)?;
@@ -156,13 +156,37 @@ fn parse_yaml(text: &str) -> Result<Json, String> {
         .map_err(|e| format!("error converting YAML to JSON: {e}"))
 }
 
-/// TOML as Helm's `toToml` writes it: scalars first, then tables, keys sorted.
+/// TOML as Helm's `toToml` writes it: in every table, plain keys first and
+/// then sub-tables and arrays of tables, each group sorted by key; nested
+/// content indented two spaces per level; a blank line before every top-level
+/// table header (but not at the very start); floats as Go's shortest `%g` with
+/// `.0` added when it has neither a point nor an exponent; nulls left out.
 fn to_toml(v: &Json) -> String {
     let mut out = String::new();
     if let Json::Object(m) = v {
-        toml_table(&mut out, m, "");
+        toml_table(&mut out, m, "", 0);
     }
     out
+}
+
+/// Values as JSON for [`to_toml`], keeping float64 values floats (TOML tells
+/// `3.0` from `3`, unlike JSON output).
+fn toml_json(v: &Value, depth: usize) -> Json {
+    match v {
+        Value::Float64(f) if depth < 200 => serde_json::Number::from_f64(*f)
+            .map(Json::Number)
+            .unwrap_or(Json::Null),
+        Value::List(l) if depth < 200 => {
+            Json::Array(l.iter().map(|x| toml_json(x, depth + 1)).collect())
+        }
+        Value::Map(m) if depth < 200 => Json::Object(
+            m.entries()
+                .into_iter()
+                .map(|(k, x)| (k, toml_json(&x, depth + 1)))
+                .collect(),
+        ),
+        other => value_to_json(other),
+    }
 }
 
 fn toml_key(k: &str) -> String {
@@ -172,7 +196,36 @@ fn toml_key(k: &str) -> String {
     {
         k.to_string()
     } else {
-        serde_json::to_string(k).unwrap_or_default()
+        toml_string(k)
+    }
+}
+
+fn toml_string(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            c if c.is_control() => out.push_str(&format!("\\u{:04X}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+fn toml_float(f: f64) -> String {
+    let text = ferrocd_gotmpl::sprintf("%v", &[Value::Float64(f)]);
+    if text.contains(['.', 'e', 'n', 'N', 'I']) {
+        text
+    } else {
+        format!("{text}.0")
     }
 }
 
@@ -182,17 +235,11 @@ fn toml_scalar(v: &Json) -> String {
             "[{}]",
             a.iter().map(toml_scalar).collect::<Vec<_>>().join(", ")
         ),
-        Json::Number(n) => {
-            if let Some(f) = n.as_f64().filter(|_| n.is_f64()) {
-                if f.fract() == 0.0 && f.abs() < 1e15 {
-                    format!("{}", f as i64)
-                } else {
-                    format!("{f}")
-                }
-            } else {
-                n.to_string()
-            }
-        }
+        Json::Number(n) => match n.as_f64().filter(|_| n.is_f64()) {
+            Some(f) => toml_float(f),
+            None => n.to_string(),
+        },
+        Json::String(s) => toml_string(s),
         Json::Object(m) => format!(
             "{{{}}}",
             m.iter()
@@ -205,24 +252,50 @@ fn toml_scalar(v: &Json) -> String {
     }
 }
 
-fn toml_table(out: &mut String, m: &serde_json::Map<String, Json>, prefix: &str) {
+/// An array whose every element is a table: written as `[[name]]` blocks.
+fn is_table_array(v: &Json) -> bool {
+    matches!(v, Json::Array(a) if !a.is_empty() && a.iter().all(Json::is_object))
+}
+
+fn toml_header(out: &mut String, depth: usize, header: &str) {
+    if depth == 0 && !out.is_empty() {
+        out.push('\n');
+    }
+    out.push_str(&"  ".repeat(depth));
+    out.push_str(header);
+    out.push('\n');
+}
+
+fn toml_table(out: &mut String, m: &serde_json::Map<String, Json>, prefix: &str, depth: usize) {
     let mut keys: Vec<&String> = m.keys().collect();
     keys.sort();
+    let indent = "  ".repeat(depth);
     for k in &keys {
         let v = &m[*k];
-        if !v.is_object() && !v.is_null() {
-            out.push_str(&format!("{} = {}\n", toml_key(k), toml_scalar(v)));
+        if !v.is_object() && !v.is_null() && !is_table_array(v) {
+            out.push_str(&format!("{indent}{} = {}\n", toml_key(k), toml_scalar(v)));
         }
     }
     for k in &keys {
-        if let Json::Object(sub) = &m[*k] {
-            let name = if prefix.is_empty() {
-                toml_key(k)
-            } else {
-                format!("{prefix}.{}", toml_key(k))
-            };
-            out.push_str(&format!("\n[{name}]\n"));
-            toml_table(out, sub, &name);
+        let name = if prefix.is_empty() {
+            toml_key(k)
+        } else {
+            format!("{prefix}.{}", toml_key(k))
+        };
+        match &m[*k] {
+            Json::Object(sub) => {
+                toml_header(out, depth, &format!("[{name}]"));
+                toml_table(out, sub, &name, depth + 1);
+            }
+            Json::Array(items) if is_table_array(&m[*k]) => {
+                for item in items {
+                    if let Json::Object(sub) = item {
+                        toml_header(out, depth, &format!("[[{name}]]"));
+                        toml_table(out, sub, &name, depth + 1);
+                    }
+                }
+            }
+            _ => {}
         }
     }
 }
@@ -295,7 +368,37 @@ mod tests {
         );
         assert_eq!(
             run(r#"{{ dict "a" 1 "s" (dict "b" "x") | toToml }}"#, d).unwrap(),
-            "a = 1\n\n[s]\nb = \"x\"\n"
+            "a = 1\n\n[s]\n  b = \"x\"\n"
         );
+    }
+
+    #[test]
+    fn to_toml_indents_tables_and_formats_floats_like_helm() {
+        let v = serde_json::json!({
+            "a": {"b": 1, "c": {"d": 2}},
+            "z": {"y": 1},
+        });
+        assert_eq!(
+            to_toml(&v),
+            "[a]\n  b = 1\n  [a.c]\n    d = 2\n\n[z]\n  y = 1\n"
+        );
+        let v = serde_json::json!({
+            "arr": [{"x": 1, "in": {"q": 1}}, {"x": 2}],
+            "k": 1,
+            "str": ["a", "b"],
+        });
+        assert_eq!(
+            to_toml(&v),
+            "k = 1\nstr = [\"a\", \"b\"]\n\n[[arr]]\n  x = 1\n  [arr.in]\n    q = 1\n\n[[arr]]\n  x = 2\n"
+        );
+        let v = serde_json::json!({
+            "m": 1000000.0, "s": 0.00001, "h": 123456.0, "neg": -3.0, "b": 2.5,
+            "t": "multi\nline\ttab \"q\"", "n": null, "e": {},
+        });
+        assert_eq!(
+            to_toml(&v),
+            "b = 2.5\nh = 123456.0\nm = 1e+06\nneg = -3.0\ns = 1e-05\nt = \"multi\\nline\\ttab \\\"q\\\"\"\n\n[e]\n"
+        );
+        assert_eq!(to_toml(&serde_json::json!({})), "");
     }
 }

@@ -361,6 +361,28 @@ fn json_to_value_typed_floats(v: &Json) -> Value {
     }
 }
 
+/// A list of Chart.yaml mappings as Helm exposes them to templates: Go structs,
+/// whose fields have Go names (`.Name`, not `.name`).
+fn go_structs(list: Option<&Json>, fields: &[(&str, &str)]) -> Value {
+    let Some(Json::Array(items)) = list else {
+        return Value::list([]);
+    };
+    Value::list(items.iter().map(|item| {
+        let m = ferrocd_gotmpl::Map::new();
+        for (go, yaml) in fields {
+            let v = item.get(*yaml).map(json_to_value).unwrap_or(Value::Nil);
+            let v = match (v, *go) {
+                (Value::Nil, "Tags" | "ImportValues") => Value::list([]),
+                (Value::Nil, "Enabled") => Value::Bool(false),
+                (Value::Nil, _) => Value::from(""),
+                (v, _) => v,
+            };
+            m.insert(go.to_string(), v);
+        }
+        Value::Map(m)
+    }))
+}
+
 fn chart_object(chart: &Chart, is_root: bool) -> Value {
     let raw = &chart.metadata.raw;
     let s = |k: &str| Value::from(raw.get(k).and_then(Json::as_str).unwrap_or_default());
@@ -394,8 +416,29 @@ fn chart_object(chart: &Chart, is_root: bool) -> Value {
         ),
         ("Keywords", any("keywords", Value::list([]))),
         ("Sources", any("sources", Value::list([]))),
-        ("Maintainers", any("maintainers", Value::list([]))),
-        ("Dependencies", any("dependencies", Value::list([]))),
+        (
+            "Maintainers",
+            go_structs(
+                raw.get("maintainers"),
+                &[("Name", "name"), ("Email", "email"), ("URL", "url")],
+            ),
+        ),
+        (
+            "Dependencies",
+            go_structs(
+                raw.get("dependencies"),
+                &[
+                    ("Name", "name"),
+                    ("Version", "version"),
+                    ("Repository", "repository"),
+                    ("Condition", "condition"),
+                    ("Tags", "tags"),
+                    ("Enabled", "enabled"),
+                    ("ImportValues", "import-values"),
+                    ("Alias", "alias"),
+                ],
+            ),
+        ),
         ("IsRoot", Value::Bool(is_root)),
     ])
 }

@@ -397,6 +397,113 @@ fn cases() -> Vec<Case> {
             values: &["batch-scoring-many.yaml"],
             ..BASE
         },
+        Case {
+            chart: "vector-db",
+            release: "rag",
+            ..BASE
+        },
+        Case {
+            chart: "vector-db",
+            release: "rag-prod",
+            namespace: "retrieval",
+            values: &["vector-db-cluster.yaml"],
+            ..BASE
+        },
+        Case {
+            chart: "vector-db",
+            release: "ro",
+            set: &["readOnlyApiKey=viewer-key,config.cluster.enabled=true"],
+            set_string: &["image.tag=1.12"],
+            ..BASE
+        },
+        Case {
+            chart: "training-pipelines",
+            release: "train",
+            ..BASE
+        },
+        Case {
+            chart: "training-pipelines",
+            release: "distill",
+            values: &["training-pipelines-minimal.yaml"],
+            ..BASE
+        },
+        Case {
+            chart: "training-pipelines",
+            release: "custom-store",
+            set: &["artifact-store.bucket=team-a-artifacts,templates.train.gpus=8"],
+            ..BASE
+        },
+        Case {
+            chart: "model-monitoring",
+            release: "monitors",
+            namespace: "ml-ops",
+            ..BASE
+        },
+        Case {
+            chart: "model-monitoring",
+            release: "ranking",
+            values: &["model-monitoring-strict.yaml"],
+            ..BASE
+        },
+        Case {
+            chart: "feature-cache",
+            release: "online",
+            ..BASE
+        },
+        Case {
+            chart: "feature-cache",
+            release: "online-ha",
+            namespace: "features",
+            values: &["feature-cache-ha.yaml"],
+            ..BASE
+        },
+        Case {
+            chart: "feature-cache",
+            release: "no-ha",
+            values: &["feature-cache-ha.yaml"],
+            set: &["tags.ha=false,primaryConnection.port=6380"],
+            ..BASE
+        },
+        Case {
+            chart: "annotation-tool",
+            release: "labels",
+            ..BASE
+        },
+        Case {
+            chart: "annotation-tool",
+            release: "labels-old",
+            set: &["ingress.tls=false"],
+            flags: &[
+                "--kube-version",
+                "1.22.3",
+                "--api-versions",
+                "monitoring.coreos.com/v1/ServiceMonitor",
+            ],
+            ..BASE
+        },
+        Case {
+            chart: "annotation-tool",
+            release: "legacy",
+            flags: &[
+                "--kube-version",
+                "1.19.16",
+                "--api-versions",
+                "autoscaling/v2beta2",
+            ],
+            set: &["autoscaling.max=10"],
+            ..BASE
+        },
+        Case {
+            chart: "inference-graph",
+            release: "search",
+            ..BASE
+        },
+        Case {
+            chart: "inference-graph",
+            release: "edge",
+            values: &["inference-graph-lite.yaml"],
+            ..BASE
+        },
     ]
 }
 
@@ -614,6 +721,12 @@ fn required_and_parse_errors_read_like_helm() {
             chart: "spark-operator",
             release: "x",
             flags: &["--kube-version", "1.22.9"],
+            ..BASE
+        },
+        Case {
+            chart: "annotation-tool",
+            release: "x",
+            flags: &["--kube-version", "1.18.20"],
             ..BASE
         },
         Case {

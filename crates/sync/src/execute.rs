@@ -178,7 +178,8 @@ enum AttemptEnd {
     Terminated,
 }
 
-/// Runs `plan` against `cluster`, calling `on_event` as it goes.
+/// Runs `plan` against `cluster`, calling `on_event` as it goes (the callback is `Send +
+/// Sync` so that the operation's future can run on any runtime thread).
 pub async fn execute(
     cluster: &Cluster,
     plan: &SyncPlan,

@@ -5,6 +5,7 @@
 //! commands (`diff`, `sync`, `status`) follow `argocd app diff`: 0 in sync / success, 1 for
 //! a difference or a failed operation, 2 for any error.
 
+mod app;
 mod controller_cmd;
 mod demo;
 mod diff;
@@ -43,6 +44,16 @@ enum Command {
     Status(Box<status::StatusArgs>),
     /// Print the CustomResourceDefinitions of Application and AppProject.
     Crds,
+    /// Manage Applications: list, get, create, set, delete, sync, wait, history, rollback,
+    /// terminate-op, resources, manifests, diff. Talks straight to Kubernetes (`--core`, the
+    /// default while no server login exists).
+    App(Box<app::AppArgs>),
+    /// Manage AppProjects: create, list, get, add-destination, add-source (`--core`).
+    Proj(Box<app::ProjArgs>),
+    /// Manage repository credentials: add, list, rm (`--core`).
+    Repo(Box<app::RepoArgs>),
+    /// Manage destination clusters: add, list, rm (`--core`).
+    Cluster(Box<app::ClusterArgs>),
     /// Run a Kubernetes-API-compatible sandbox cluster on loopback (for tests and demos).
     Sandbox(Box<ferrocd_sandbox::cli::SandboxArgs>),
     /// Run the application controller: keep Applications in sync with their clusters.
@@ -147,6 +158,10 @@ fn main() -> ExitCode {
         Command::Sync(args) => sync::run(*args),
         Command::Status(args) => status::run(*args),
         Command::Crds => write_stdout(&ferrocd_model::crd::crds_yaml()),
+        Command::App(args) => app::run_app(*args),
+        Command::Proj(args) => app::run_proj(*args),
+        Command::Repo(args) => app::run_repo(*args),
+        Command::Cluster(args) => app::run_cluster(*args),
         Command::Sandbox(args) => run_async(ferrocd_sandbox::cli::run(*args)),
         Command::Controller(args) => run_async(controller_cmd::run(*args)),
         Command::Demo(args) => run_async(demo::run(*args)),

@@ -115,6 +115,13 @@ pub(crate) fn comparison_status(
         "observedAt": now,
         "controllerNamespace": controller_namespace,
     });
+    // Argo CD omits an empty list; leaving it out also lets server-side apply drop the
+    // conditions this manager wrote before.
+    if conditions.is_empty()
+        && let Some(map) = status.as_object_mut()
+    {
+        map.remove("conditions");
+    }
     if multi {
         status["sourceTypes"] = json!(source_types);
     } else if let Some(t) = source_types.first() {

@@ -117,7 +117,8 @@ pub async fn run(args: SandboxArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn wait_for_signal() -> anyhow::Result<()> {
+/// Waits for SIGINT or SIGTERM (also used by the other long-running commands).
+pub async fn wait_for_signal() -> anyhow::Result<()> {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};

@@ -408,6 +408,18 @@ pub fn plan(input: &PlanInput) -> Result<SyncPlan, PlanError> {
         }
     }
 
+    // A desired Namespace that `CreateNamespace=true` would create is applied first of
+    // all, as the created one would be: objects in waves before its own (and PreSync
+    // hooks) live in it.
+    if opts.sync_options.create_namespace
+        && let Some(name) = opts.destination_namespace.as_deref()
+    {
+        let key = ResourceKey::new("", "Namespace", "", name);
+        for task in tasks.iter_mut().filter(|t| t.key == key && !t.is_hook) {
+            task.phase = SyncPhase::PreSync;
+            task.wave = i32::MIN;
+        }
+    }
     if let Some(task) = namespace_task(opts, &desired_keys) {
         tasks.push(task);
     }

@@ -7,7 +7,7 @@ use ferrocd_model::{
     Application, HookType, ManagedNamespaceMetadata, ResourceKey, SyncOperation,
     SyncOperationResource, SyncOptions, SyncPhase,
 };
-use ferrocd_sync::{HookDeletePolicy, PlanError, PlanOptions, TaskAction, plan};
+use ferrocd_sync::{HookDeletePolicy, PlanError, PlanOptions, SyncTask, TaskAction, plan};
 use serde_json::json;
 use support::*;
 
@@ -536,16 +536,29 @@ fn create_namespace_comes_first_with_managed_metadata() {
             .is_none(),
         "the managed namespace is not tracked, so it is never pruned"
     );
-    // A desired Namespace of that name is not doubled.
-    inp.desired
-        .extend(desired(vec![obj("v1", "Namespace", "", "ml", json!({}))]));
+    // A desired Namespace of that name is not doubled, and still comes first (objects
+    // in earlier waves than its own live in it).
+    inp.desired.extend(desired(vec![obj(
+        "v1",
+        "Namespace",
+        "",
+        "ml",
+        json!({"argocd.argoproj.io/sync-wave": "5"}),
+    )]));
     let plan = plan_ok(&inp);
+    let namespaces: Vec<&SyncTask> = plan
+        .tasks
+        .iter()
+        .filter(|t| t.key.kind == "Namespace")
+        .collect();
+    assert_eq!(namespaces.len(), 1);
     assert_eq!(
-        plan.tasks
-            .iter()
-            .filter(|t| t.key.kind == "Namespace")
-            .count(),
-        1
+        (namespaces[0].phase, namespaces[0].wave),
+        (SyncPhase::PreSync, i32::MIN)
+    );
+    assert_eq!(
+        summary(&plan)[0],
+        format!("PreSync/{} apply Namespace ml", i32::MIN)
     );
 }
 

@@ -1,0 +1,110 @@
+//! `ferrocd demo` end to end: the binary bootstraps examples/ml-platform on its embedded
+//! sandbox (every app Synced and Healthy within 30 s), and a commit in `DIR/gitops` that
+//! promotes a model version reaches the cluster within 5 s.
+
+use std::io::{BufRead as _, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use ferrocd_cluster::Cluster;
+use ferrocd_source::testing::git;
+
+struct Demo(Child);
+
+impl Drop for Demo {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start_demo(dir: &Path) -> (Demo, Vec<String>) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ferrocd"))
+        .args(["demo", "--port", "0", "--ready-timeout", "30", "--dir"])
+        .arg(dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start ferrocd demo");
+    let stdout = child.stdout.take().expect("stdout");
+    let demo = Demo(child);
+    let mut lines = Vec::new();
+    for line in BufReader::new(stdout).lines() {
+        let line = line.expect("read demo output");
+        let done = line.starts_with("ready:") || line.starts_with("commit to");
+        lines.push(line);
+        if done && lines.iter().any(|l| l.starts_with("ready:")) {
+            break;
+        }
+        assert!(lines.len() < 200, "demo output: {lines:#?}");
+    }
+    (demo, lines)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_bootstraps_the_ml_platform_and_follows_commits() {
+    let dir = tempfile::tempdir().expect("dir");
+    let started = Instant::now();
+    let (_demo, lines) = start_demo(dir.path());
+    let ready = lines
+        .iter()
+        .find(|l| l.starts_with("ready:"))
+        .unwrap_or_else(|| panic!("demo never got ready: {lines:#?}"));
+    // The dev root and its six children.
+    assert!(
+        ready.contains("7 applications Synced and Healthy"),
+        "{ready}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(60),
+        "took {:?}",
+        started.elapsed()
+    );
+    let output = lines.join("\n");
+    let repo = dir.path().canonicalize().expect("dir").join("gitops");
+    assert!(output.contains(&repo.display().to_string()), "{output}");
+
+    // Promote a model version with a commit: the cluster follows within 5 s.
+    let overlay = repo.join("apps/model-serving/overlays/dev/kustomization.yaml");
+    let text = std::fs::read_to_string(&overlay).expect("overlay");
+    assert!(text.contains("MODEL_VERSION=1.5.0"), "{text}");
+    std::fs::write(
+        &overlay,
+        text.replace("MODEL_VERSION=1.5.0", "MODEL_VERSION=1.6.0"),
+    )
+    .expect("edit");
+    git(
+        &repo,
+        &[
+            "commit",
+            "-q",
+            "-am",
+            "model-serving dev: fraud model 1.6.0",
+        ],
+    );
+    let committed = Instant::now();
+
+    let kubeconfig = dir.path().join("kubeconfig");
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let cluster = Cluster::from_kubeconfig(Some(&kubeconfig), None)
+        .await
+        .expect("connect to the demo sandbox");
+    loop {
+        let configmaps = cluster
+            .list("", "ConfigMap", Some("ml-dev"))
+            .await
+            .expect("list configmaps");
+        if configmaps
+            .iter()
+            .any(|cm| cm["data"]["MODEL_VERSION"] == "1.6.0")
+        {
+            break;
+        }
+        assert!(
+            committed.elapsed() < Duration::from_secs(5),
+            "the commit did not reach the cluster within 5 s"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}

@@ -100,11 +100,7 @@ impl Object for Files {
             }
             "Glob" => {
                 let pattern = name_arg(args)?;
-                let glob = globset::GlobBuilder::new(pattern)
-                    .literal_separator(true)
-                    .build()
-                    .map_err(|e| FuncError::msg(e.to_string()))?
-                    .compile_matcher();
+                let glob = glob_regex(pattern).map_err(FuncError::msg)?;
                 let picked = self
                     .files
                     .iter()
@@ -156,6 +152,67 @@ impl Object for Files {
             .collect();
         format!("map[{}]", names.join(" "))
     }
+}
+
+/// A glob as Helm's `.Files.Glob` reads it (gobwas/glob with `/` as the
+/// separator): `*` any run of characters but `/`, `**` any run including `/`,
+/// `?` one character but `/`, `[abc]`/`[a-z]`/`[!x]` classes, `{a,b}`
+/// alternatives, `\\x` a literal `x`. Translated to an anchored regex.
+fn glob_regex(pattern: &str) -> Result<regex::Regex, String> {
+    let mut re = String::from("^");
+    let mut chars = pattern.chars().peekable();
+    let mut depth = 0usize;
+    while let Some(c) = chars.next() {
+        match c {
+            '*' if chars.peek() == Some(&'*') => {
+                chars.next();
+                re.push_str(".*");
+            }
+            '*' => re.push_str("[^/]*"),
+            '?' => re.push_str("[^/]"),
+            '\\' => match chars.next() {
+                Some(x) => re.push_str(&regex::escape(&x.to_string())),
+                None => return Err(format!("unexpected end of glob {pattern:?}")),
+            },
+            '[' => {
+                re.push('[');
+                if matches!(chars.peek(), Some('!') | Some('^')) {
+                    chars.next();
+                    re.push('^');
+                }
+                let mut closed = false;
+                for x in chars.by_ref() {
+                    if x == ']' {
+                        closed = true;
+                        break;
+                    }
+                    if matches!(x, '\\' | '[' | '&' | '~' | '^') {
+                        re.push('\\');
+                    }
+                    re.push(x);
+                }
+                if !closed {
+                    return Err(format!("unclosed character class in glob {pattern:?}"));
+                }
+                re.push(']');
+            }
+            '{' => {
+                depth += 1;
+                re.push_str("(?:");
+            }
+            ',' if depth > 0 => re.push('|'),
+            '}' if depth > 0 => {
+                depth -= 1;
+                re.push(')');
+            }
+            other => re.push_str(&regex::escape(&other.to_string())),
+        }
+    }
+    if depth > 0 {
+        return Err(format!("unclosed alternatives in glob {pattern:?}"));
+    }
+    re.push('$');
+    regex::Regex::new(&re).map_err(|e| e.to_string())
 }
 
 #[cfg(test)]
@@ -224,5 +281,22 @@ mod tests {
             .execute("t", &data, &funcs, &ExecOptions::default())
             .unwrap();
         assert_eq!(out, "config/airflow.cfg=37;config/webserver.py=8;1");
+    }
+
+    #[test]
+    fn globs_follow_helm() {
+        let m = |p: &str, n: &str| glob_regex(p).unwrap().is_match(n);
+        assert!(m("dags/**.py", "dags/training/retrain.py"));
+        assert!(m("dags/**.py", "dags/daily.py"));
+        assert!(!m("dags/*.py", "dags/training/retrain.py"));
+        assert!(m("dags/*.py", "dags/daily.py"));
+        assert!(m("config/{a,b}.cfg", "config/b.cfg"));
+        assert!(!m("config/{a,b}.cfg", "config/c.cfg"));
+        assert!(m("f?le[0-9].txt", "file7.txt"));
+        assert!(!m("f?le[!0-9].txt", "file7.txt"));
+        assert!(m("a\\*b", "a*b"));
+        assert!(!m("a\\*b", "axb"));
+        assert!(glob_regex("[abc").is_err());
+        assert!(glob_regex("{a,b").is_err());
     }
 }

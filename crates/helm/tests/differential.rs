@@ -504,6 +504,36 @@ fn cases() -> Vec<Case> {
             values: &["inference-graph-lite.yaml"],
             ..BASE
         },
+        Case {
+            chart: "etl-dags",
+            release: "etl",
+            namespace: "airflow",
+            ..BASE
+        },
+        Case {
+            chart: "etl-dags",
+            release: "training-dags",
+            values: &["etl-dags-training.yaml"],
+            ..BASE
+        },
+        Case {
+            chart: "etl-dags",
+            release: "etl-set",
+            set: &["variables.retries=7,variables.zip=02134,pools.gpu=16"],
+            set_string: &["variables.enabled=false"],
+            ..BASE
+        },
+        Case {
+            chart: "llm-router",
+            release: "router",
+            ..BASE
+        },
+        Case {
+            chart: "llm-router",
+            release: "router-edge",
+            values: &["llm-router-cheap.yaml"],
+            ..BASE
+        },
     ]
 }
 

@@ -44,6 +44,8 @@ fn join_lower(s: &str, sep: &str) -> String {
 }
 
 /// Sprig's `camelcase`: words split on `_`, `-` and spaces, each capitalised;
+/// inside a word an upper-case letter that follows an upper-case letter is
+/// lowered (`GPT` → `Gpt`, `HTTPServer` → `Httpserver`, `SmartLarge` kept);
 /// a leading underscore and doubled underscores leave one `_`.
 fn camelcase(s: &str) -> String {
     let body = s.trim_start_matches('_');
@@ -59,10 +61,14 @@ fn camelcase(s: &str) -> String {
             }
             continue;
         }
-        let mut cs = part.chars();
-        if let Some(first) = cs.next() {
-            out.extend(first.to_uppercase());
-            out.push_str(cs.as_str());
+        let mut prev: Option<char> = None;
+        for c in part.chars() {
+            match prev {
+                None => out.extend(c.to_uppercase()),
+                Some(p) if p.is_uppercase() && c.is_uppercase() => out.extend(c.to_lowercase()),
+                Some(_) => out.push(c),
+            }
+            prev = Some(c);
         }
     }
     out

@@ -22,6 +22,7 @@ struct Run {
 struct Env {
     tc: TestCluster,
     ns: String,
+    cache: tempfile::TempDir,
 }
 
 impl Env {
@@ -44,7 +45,8 @@ impl Env {
             .await
             .expect("create namespace");
         tc.cluster.refresh_discovery().await.expect("discovery");
-        Env { tc, ns }
+        let cache = tempfile::tempdir().expect("cache dir");
+        Env { tc, ns, cache }
     }
 
     fn cluster(&self) -> &Cluster {
@@ -55,6 +57,7 @@ impl Env {
     async fn run(&self, args: &[&str]) -> Run {
         let kubeconfig: PathBuf = self.tc.kubeconfig().to_path_buf();
         let ns = self.ns.clone();
+        let cache = self.cache.path().to_path_buf();
         let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
         tokio::task::spawn_blocking(move || {
             let out = Command::new(env!("CARGO_BIN_EXE_ferrocd"))
@@ -62,6 +65,7 @@ impl Env {
                 .arg("--kubeconfig")
                 .arg(&kubeconfig)
                 .args(["-N", &ns])
+                .env("FERROCD_CACHE", &cache)
                 .output()
                 .expect("run ferrocd");
             Run {
@@ -672,5 +676,104 @@ async fn repo_and_cluster_secrets() {
     );
     let gone = env.run(&["cluster", "rm", "gpu-east"]).await;
     assert_eq!(gone.code, 1);
+    env.tc.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn app_manifests_resources_and_diff() {
+    let env = Env::start().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let work = dir.path().join("gitops");
+    std::fs::create_dir_all(work.join("apps/feature-store")).expect("mkdir");
+    let cm = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: feast-config\ndata:\n  registry: s3://ml-features/registry.db\n";
+    write(&work.join("apps/feature-store"), "config.yaml", cm);
+    use ferrocd_source::testing::git;
+    git(&work, &["init", "-q", "-b", "main"]);
+    git(&work, &["add", "."]);
+    git(&work, &["commit", "-q", "-m", "feature store"]);
+    let url = format!("file://{}", work.display());
+    let target_ns = env.tc.namespace("features");
+    env.ok(&[
+        "app",
+        "create",
+        "feature-store",
+        "--repo",
+        &url,
+        "--path",
+        "apps/feature-store",
+        "--revision",
+        "main",
+        "--dest-server",
+        IN_CLUSTER,
+        "--dest-namespace",
+        &target_ns,
+    ])
+    .await;
+    let git_manifests = env
+        .ok(&["app", "manifests", "feature-store", "--source", "git"])
+        .await;
+    assert!(
+        git_manifests.contains("name: feast-config")
+            && git_manifests.contains("s3://ml-features/registry.db"),
+        "{git_manifests}"
+    );
+
+    // Nothing is deployed: the diff shows the ConfigMap and exits 1.
+    env.cluster()
+        .apply(
+            &json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": target_ns}}),
+            &WriteOptions::default(),
+        )
+        .await
+        .expect("namespace");
+    let diff = env.run(&["app", "diff", "feature-store"]).await;
+    assert_eq!(diff.code, 1, "{}{}", diff.stdout, diff.stderr);
+    assert!(
+        diff.stdout.contains("feast-config") && diff.stdout.contains("+"),
+        "{}",
+        diff.stdout
+    );
+
+    // Live manifests come from status.resources; Secret values are masked.
+    env.cluster()
+        .apply(
+            &json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "feast-s3", "namespace": target_ns},
+                    "stringData": {"AWS_SECRET_ACCESS_KEY": "live-secret-value"}}),
+            &WriteOptions::default(),
+        )
+        .await
+        .expect("secret");
+    env.cluster()
+        .merge_patch(
+            &env.key("argoproj.io", "Application", "feature-store"),
+            &json!({"status": {"resources": [
+                {"group": "", "version": "v1", "kind": "Secret", "namespace": target_ns, "name": "feast-s3",
+                 "status": "Synced"},
+                {"group": "", "version": "v1", "kind": "ConfigMap", "namespace": target_ns, "name": "feast-config",
+                 "status": "OutOfSync", "health": {"status": "Missing"}}]}}),
+        )
+        .await
+        .expect("patch status");
+    let live = env.ok(&["app", "manifests", "feature-store"]).await;
+    assert!(
+        live.contains("name: feast-s3") && live.contains("++++++++"),
+        "{live}"
+    );
+    assert!(
+        !live.contains("live-secret-value") && !live.contains("bGl2ZS1zZWNyZXQtdmFsdWU"),
+        "{live}"
+    );
+    let resources = env.ok(&["app", "resources", "feature-store"]).await;
+    let lines: Vec<&str> = resources.lines().collect();
+    assert!(
+        lines[0].starts_with("GROUP") && lines[0].contains("HOOK"),
+        "{resources}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("ConfigMap") && l.contains("OutOfSync") && l.contains("Missing")),
+        "{resources}"
+    );
     env.tc.shutdown().await;
 }

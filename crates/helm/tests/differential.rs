@@ -534,6 +534,49 @@ fn cases() -> Vec<Case> {
             values: &["llm-router-cheap.yaml"],
             ..BASE
         },
+        Case {
+            chart: "dask-gateway",
+            release: "dask",
+            namespace: "notebooks",
+            ..BASE
+        },
+        Case {
+            chart: "dask-gateway",
+            release: "dask-large",
+            values: &["dask-gateway-large.yaml"],
+            ..BASE
+        },
+        Case {
+            chart: "dask-gateway",
+            release: "dask-proxy",
+            set: &["proxy.ports.tcp=9786,backend.worker.threads=4"],
+            ..BASE
+        },
+        Case {
+            chart: "gpu-operator-lite",
+            release: "gpu",
+            namespace: "gpu-operator",
+            ..BASE
+        },
+        Case {
+            chart: "gpu-operator-lite",
+            release: "gpu",
+            namespace: "gpu-operator",
+            set: &[
+                "daemonsets.tolerations[0].effect=NoExecute,driver.enabled=true,migStrategy=single",
+            ],
+            flags: &["--api-versions", "monitoring.coreos.com/v1"],
+            ..BASE
+        },
+        Case {
+            chart: "gpu-operator-lite",
+            release: "gpu-lab",
+            set: &[
+                "dcgmExporter.serviceMonitor=true,devicePlugin.enabled=false,daemonsets.tolerations[1].key=lab",
+            ],
+            set_string: &["driver.version=535.183.01"],
+            ..BASE
+        },
     ]
 }
 

@@ -1,0 +1,3 @@
+{{- define "proxy.address" -}}
+{{ .Release.Name }}-proxy.{{ .Release.Namespace }}:{{ .Values.ports.tcp }}
+{{- end -}}

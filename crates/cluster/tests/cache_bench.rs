@@ -5,7 +5,7 @@
 //! ```
 //!
 //! Fills a sandbox (in-process writes, no simulation) with `CACHE_BENCH_OBJECTS` objects
-//! (default 50,000: ConfigMaps, Secrets, Services, Deployments, ReplicaSets and the Pods
+//! (default 50,000; `CACHE_BENCH_PAGE_SIZE` sets the list page size, 0 unpaginated: ConfigMaps, Secrets, Services, Deployments, ReplicaSets and the Pods
 //! they own) across 25 namespaces, then measures the cache's initial sync against
 //! `kubectl get --raw` listing the same kinds (the reference), and the memory the cache
 //! holds three ways: the sum of serialized object sizes, the live heap it frees when
@@ -253,9 +253,20 @@ async fn live_cache_initial_sync_and_memory() {
     let heap_before = heap();
     let rss_before = rss_kib();
     let t = Instant::now();
-    let cache = LiveCache::start(cluster, CacheOptions::default())
-        .await
-        .expect("cache");
+    let page_size = std::env::var("CACHE_BENCH_PAGE_SIZE")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(CacheOptions::default().page_size);
+    println!("page size: {page_size}");
+    let cache = LiveCache::start(
+        cluster,
+        CacheOptions {
+            page_size,
+            ..CacheOptions::default()
+        },
+    )
+    .await
+    .expect("cache");
     let sync = t.elapsed();
     let rss_after = rss_kib();
     let heap_after = heap();

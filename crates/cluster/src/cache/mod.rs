@@ -62,7 +62,8 @@ pub struct CacheOptions {
     pub sync_timeout: Duration,
     /// Field managers whose `managedFields` entries are kept (see [`LiveObject`]).
     pub keep_managers: Vec<String>,
-    /// Page size of the lists.
+    /// Page size of the lists (0: one unpaginated list per kind, fastest for servers
+    /// whose continue tokens are costly, heaviest in transient memory).
     pub page_size: u32,
     /// Capacity of the event channel; slow subscribers lose the oldest events
     /// (`RecvError::Lagged`) and should then refresh everything.

@@ -130,7 +130,10 @@ async fn run(shared: Arc<Shared>, target: Target, mut ready: Option<oneshot::Sen
         Some(ns) if target.info.namespaced => Api::namespaced_with(client, ns, resource),
         _ => Api::all_with(client, resource),
     };
-    let config = watcher::Config::default().page_size(shared.opts.page_size.max(1));
+    let config = watcher::Config {
+        page_size: Some(shared.opts.page_size).filter(|n| *n > 0),
+        ..watcher::Config::default()
+    };
     let delay = RetryDelay {
         min: shared.opts.min_backoff,
         max: shared.opts.max_backoff.max(shared.opts.min_backoff),

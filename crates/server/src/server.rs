@@ -1,6 +1,7 @@
 //! Starting and running the server.
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use axum::Router;
 use axum::routing::get;
@@ -80,14 +81,21 @@ impl RunningServer {
         &self.state
     }
 
-    /// Stops accepting requests and waits for the server to finish.
+    /// Ends event streams, stops accepting requests and waits up to 10 seconds for requests
+    /// in flight; then drops the remaining connections.
     pub async fn shutdown(mut self) -> Result<(), ServerError> {
+        self.state.close_streams();
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
-        match (&mut self.task).await {
-            Ok(result) => result.map_err(ServerError::Serve),
-            Err(e) => Err(ServerError::Serve(std::io::Error::other(e))),
+        match tokio::time::timeout(Duration::from_secs(10), &mut self.task).await {
+            Ok(Ok(result)) => result.map_err(ServerError::Serve),
+            Ok(Err(e)) => Err(ServerError::Serve(std::io::Error::other(e))),
+            Err(_) => {
+                tracing::warn!("connections still open after 10 s, dropping them");
+                self.task.abort();
+                Ok(())
+            }
         }
     }
 

@@ -26,14 +26,14 @@ fn str_at<'a>(v: &'a Value, pointer: &str) -> &'a str {
     v.pointer(pointer).and_then(Value::as_str).unwrap_or("")
 }
 
-fn project_of(app: &Value) -> &str {
+pub(crate) fn project_of(app: &Value) -> &str {
     match str_at(app, "/spec/project") {
         "" => "default",
         p => p,
     }
 }
 
-fn object_of(state: &AppState, app: &Value) -> String {
+pub(crate) fn object_of(state: &AppState, app: &Value) -> String {
     app_object(
         project_of(app),
         str_at(app, "/metadata/namespace"),
@@ -51,7 +51,7 @@ fn to_object(value: &Value) -> Result<DynamicObject, ApiError> {
         .map_err(|e| ApiError::bad_request(format!("application: {e}")))
 }
 
-fn check_namespace(state: &AppState, query: &Query) -> Result<(), ApiError> {
+pub(crate) fn check_namespace(state: &AppState, query: &Query) -> Result<(), ApiError> {
     match query.get("appNamespace") {
         None | Some("") => Ok(()),
         Some(ns) if ns == state.store().namespace() => Ok(()),

@@ -12,6 +12,7 @@ mod projects;
 mod query;
 mod repositories;
 mod session;
+mod stream;
 pub mod tree;
 
 use std::sync::Arc;
@@ -84,6 +85,7 @@ struct Inner {
     auth: Authenticator,
     options: ApiOptions,
     snapshot: tokio::sync::Mutex<Option<(Instant, Arc<Snapshot>)>>,
+    closing: tokio::sync::watch::Sender<bool>,
 }
 
 /// Shared state of the API handlers.
@@ -107,7 +109,18 @@ impl AppState {
             store,
             options,
             snapshot: tokio::sync::Mutex::new(None),
+            closing: tokio::sync::watch::channel(false).0,
         }))
+    }
+
+    /// Ends every open event stream (before a graceful shutdown, which waits for them).
+    pub fn close_streams(&self) {
+        self.0.closing.send_replace(true);
+    }
+
+    /// Resolves once [`AppState::close_streams`] was called.
+    pub(crate) fn closing(&self) -> tokio::sync::watch::Receiver<bool> {
+        self.0.closing.subscribe()
     }
 
     /// The store.
@@ -304,6 +317,7 @@ pub fn router(state: AppState) -> Router {
             "/applications/{name}/manifests",
             get(applications::manifests),
         )
+        .route("/stream/applications", get(stream::applications))
         .route("/projects", get(projects::list).post(projects::create))
         .route(
             "/projects/{name}",

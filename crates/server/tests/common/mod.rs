@@ -309,3 +309,69 @@ pub fn base64_encode(bytes: &[u8]) -> String {
     use base64::Engine;
     base64::engine::general_purpose::STANDARD.encode(bytes)
 }
+
+/// A server-sent event stream being read.
+pub struct EventStream {
+    body: hyper::body::Incoming,
+    buffer: String,
+}
+
+/// One server-sent event: its `event:` name (empty for messages) and its data as JSON.
+#[derive(Debug)]
+pub struct SseEvent {
+    pub event: String,
+    pub data: Value,
+}
+
+impl EventStream {
+    /// The next event; `None` when the stream ends or nothing comes within 10 s.
+    pub async fn next(&mut self) -> Option<SseEvent> {
+        loop {
+            if let Some(end) = self.buffer.find("\n\n") {
+                let block: String = self.buffer.drain(..end + 2).collect();
+                let mut event = String::new();
+                let mut data = String::new();
+                for line in block.lines() {
+                    if let Some(v) = line.strip_prefix("event:") {
+                        event = v.trim().to_string();
+                    } else if let Some(v) = line.strip_prefix("data:") {
+                        data.push_str(v.trim_start());
+                    }
+                }
+                if data.is_empty() && event.is_empty() {
+                    continue; // keep-alive comment
+                }
+                return Some(SseEvent {
+                    event,
+                    data: serde_json::from_str(&data).unwrap_or(Value::Null),
+                });
+            }
+            let frame = tokio::time::timeout(Duration::from_secs(10), self.body.frame())
+                .await
+                .ok()??
+                .ok()?;
+            if let Ok(bytes) = frame.into_data() {
+                self.buffer.push_str(&String::from_utf8_lossy(&bytes));
+            }
+        }
+    }
+}
+
+impl ControlPlane {
+    pub async fn stream(&self, path: &str, token: &str) -> (StatusCode, EventStream) {
+        let request = Request::builder()
+            .uri(format!("http://{}{}", self.addr, path))
+            .header("authorization", format!("Bearer {token}"))
+            .body(Full::new(Bytes::new()))
+            .expect("request");
+        let response = self.http.request(request).await.expect("response");
+        let status = response.status();
+        (
+            status,
+            EventStream {
+                body: response.into_body(),
+                buffer: String::new(),
+            },
+        )
+    }
+}

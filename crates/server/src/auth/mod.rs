@@ -124,14 +124,19 @@ impl Authenticator {
         if let Some(retry_after) = self.limiter.retry_after(username, client) {
             return Err(AuthError::TooManyAttempts { retry_after });
         }
-        let ok = settings.accounts.get(username).is_some_and(|account| {
-            account.enabled
-                && account.can(Capability::Login)
-                && account
-                    .password_hash
-                    .as_ref()
-                    .is_some_and(|hash| hash.verify(password))
-        });
+        let account = settings
+            .accounts
+            .get(username)
+            .filter(|a| a.enabled && a.can(Capability::Login));
+        let ok = match account.and_then(|a| a.password_hash.as_ref()) {
+            Some(hash) => hash.verify(password),
+            None => {
+                // Spend the same time as a real check, so that response times do not tell
+                // which account names exist.
+                let _ = dummy_hash().verify(password);
+                false
+            }
+        };
         if !ok {
             self.limiter.failed(username, client);
             return Err(AuthError::InvalidCredentials);
@@ -302,6 +307,15 @@ impl Authenticator {
             .get(jti)
             .is_some_and(|until| *until > now)
     }
+}
+
+/// A bcrypt hash of a random password, made once, to verify against for unknown accounts.
+fn dummy_hash() -> &'static PasswordHash {
+    static DUMMY: std::sync::OnceLock<PasswordHash> = std::sync::OnceLock::new();
+    DUMMY.get_or_init(|| {
+        let random = uuid::Uuid::new_v4().to_string();
+        PasswordHash::hash(&random).unwrap_or_else(|_| PasswordHash::new(String::new()))
+    })
 }
 
 fn new_claims(sub: String, now: i64, exp: Option<i64>, jti: String) -> Claims {

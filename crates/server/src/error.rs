@@ -172,3 +172,60 @@ impl IntoResponse for ApiError {
         response
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    #[test]
+    fn auth_errors_map_to_401_and_429() {
+        assert_eq!(
+            ApiError::from(AuthError::InvalidCredentials).status,
+            StatusCode::UNAUTHORIZED
+        );
+        assert_eq!(
+            ApiError::from(AuthError::Expired).status,
+            StatusCode::UNAUTHORIZED
+        );
+        assert_eq!(
+            ApiError::from(AuthError::Revoked).status,
+            StatusCode::UNAUTHORIZED
+        );
+        let limited = ApiError::from(AuthError::TooManyAttempts {
+            retry_after: Duration::from_millis(1500),
+        });
+        assert_eq!(limited.status, StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(limited.retry_after, Some(1));
+        let response = limited.into_response();
+        assert_eq!(response.headers()[axum::http::header::RETRY_AFTER], "1");
+        let hidden = ApiError::from(AuthError::Settings {
+            key: "server.secretkey".into(),
+            message: "missing".into(),
+        });
+        assert_eq!(hidden.status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(!hidden.message.contains("secretkey"), "{}", hidden.message);
+    }
+
+    #[test]
+    fn grpc_codes_follow_argo() {
+        let code = |e: ApiError| e.grpc_code();
+        assert_eq!(code(ApiError::unauthenticated("x")), 16);
+        assert_eq!(
+            code(ApiError::permission_denied(
+                "applications",
+                "get",
+                "ml/a",
+                "bob"
+            )),
+            7
+        );
+        assert_eq!(code(ApiError::not_found("x")), 5);
+        assert_eq!(code(ApiError::bad_request("x")), 3);
+        assert_eq!(
+            ApiError::permission_denied("applications", "sync", "ml/mlflow", "alice").message,
+            "permission denied: applications, sync, ml/mlflow, sub: alice"
+        );
+    }
+}

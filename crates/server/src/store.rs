@@ -358,3 +358,27 @@ pub(crate) fn secret_values(secret: &Value) -> BTreeMap<String, String> {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secret_values_decode_data_and_prefer_string_data() {
+        let secret = json!({
+            "data": {"url": b64(b"https://git.example.com/ml/models.git"), "password": b64(b"old"), "bad": "%%%"},
+            "stringData": {"password": "new"},
+        });
+        let values = secret_values(&secret);
+        assert_eq!(values["url"], "https://git.example.com/ml/models.git");
+        assert_eq!(values["password"], "new");
+        assert!(!values.contains_key("bad"));
+        assert!(secret_values(&json!({})).is_empty());
+    }
+
+    #[test]
+    fn argo_resources() {
+        assert_eq!(application_resource().plural, "applications");
+        assert_eq!(project_resource().api_version, "argoproj.io/v1alpha1");
+    }
+}

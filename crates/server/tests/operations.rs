@@ -367,3 +367,46 @@ async fn resource_tree_and_managed_resources_read_the_cluster() {
     let _ = NS;
     cp.stop().await;
 }
+
+#[tokio::test]
+async fn get_with_refresh_annotates_the_application() {
+    let cp = ControlPlane::start().await;
+    let alice = cp.login("alice", ALICE_PASSWORD).await;
+    let (status, body) = cp
+        .call(
+            "GET",
+            "/api/v1/applications/mlflow?refresh=hard",
+            Some(&alice),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        body["metadata"]["annotations"]["argocd.argoproj.io/refresh"],
+        "hard"
+    );
+    let stored = cp.apps().get("mlflow").await.expect("app");
+    assert_eq!(
+        stored.metadata.annotations.expect("annotations")["argocd.argoproj.io/refresh"],
+        "hard"
+    );
+    let (status, _) = cp
+        .call(
+            "GET",
+            "/api/v1/applications/mlflow?refresh=soft",
+            Some(&alice),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, _) = cp
+        .call(
+            "GET",
+            "/api/v1/applications/kserve?refresh=normal",
+            Some(&alice),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    cp.stop().await;
+}

@@ -21,6 +21,7 @@ use crate::rbac::app_object;
 const FINALIZER_FOREGROUND: &str = "resources-finalizer.argocd.argoproj.io";
 const FINALIZER_BACKGROUND: &str = "resources-finalizer.argocd.argoproj.io/background";
 const IN_CLUSTER: &str = "https://kubernetes.default.svc";
+const REFRESH_ANNOTATION: &str = "argocd.argoproj.io/refresh";
 
 fn str_at<'a>(v: &'a Value, pointer: &str) -> &'a str {
     v.pointer(pointer).and_then(Value::as_str).unwrap_or("")
@@ -126,7 +127,8 @@ pub(crate) async fn list(
     ))
 }
 
-/// `GET /api/v1/applications/{name}`.
+/// `GET /api/v1/applications/{name}?refresh=normal|hard`: with `refresh`, also asks the
+/// controller for a refresh.
 pub(crate) async fn get_one(
     State(state): State<AppState>,
     caller: Caller,
@@ -134,7 +136,25 @@ pub(crate) async fn get_one(
     query: Query,
 ) -> Result<Json<Value>, ApiError> {
     check_namespace(&state, &query)?;
-    Ok(Json(load(&state, &caller, &name, "get").await?))
+    let app = load(&state, &caller, &name, "get").await?;
+    let refresh = match query.get("refresh") {
+        None | Some("") => return Ok(Json(app)),
+        Some(kind @ ("normal" | "hard")) => kind.to_string(),
+        Some(other) => {
+            return Err(ApiError::bad_request(format!(
+                "refresh must be normal or hard, found {other:?}"
+            )));
+        }
+    };
+    // As Argo CD: the annotation asks the controller to compare again (hard: re-render too).
+    let patch = json!({"metadata": {"annotations": {REFRESH_ANNOTATION: refresh}}});
+    let patched = state
+        .store()
+        .apps()
+        .patch(&name, &PatchParams::default(), &Patch::Merge(patch))
+        .await
+        .map_err(|e| ApiError::kube("requesting a refresh", e))?;
+    Ok(Json(to_value(&patched)?))
 }
 
 /// Validates an Application from a request body and puts it in the server's namespace.

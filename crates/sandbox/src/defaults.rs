@@ -317,10 +317,28 @@ pub fn namespace(o: &mut Value) {
     }
 }
 
-/// Defaults of a Secret.
+/// Defaults of a Secret; `stringData` is write-only, merged into `data` (base64) as the
+/// API server does, its keys winning.
 pub fn secret(o: &mut Value) {
+    use base64::Engine as _;
     if let Some(m) = o.as_object_mut() {
         set(m, "type", json!("Opaque"));
+        if let Some(Value::Object(plain)) = m.remove("stringData") {
+            let data = m.entry("data").or_insert_with(|| Value::Object(Map::new()));
+            if !data.is_object() {
+                *data = Value::Object(Map::new());
+            }
+            if let Some(data) = data.as_object_mut() {
+                for (k, v) in plain {
+                    let text = match v {
+                        Value::String(s) => s,
+                        other => other.to_string(),
+                    };
+                    let encoded = base64::engine::general_purpose::STANDARD.encode(text);
+                    data.insert(k, Value::String(encoded));
+                }
+            }
+        }
     }
 }
 

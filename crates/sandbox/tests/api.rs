@@ -1091,3 +1091,27 @@ async fn selector_watches_see_objects_enter_and_leave() {
     assert_eq!(kinds, vec!["ADDED", "DELETED", "ADDED"]);
     tc.finish().await;
 }
+
+#[tokio::test]
+async fn secret_string_data_is_merged_into_data() {
+    let mut tc = TestCluster::start().await;
+    let ns = tc.namespace("secrets").await;
+    let secrets: Api<k8s_openapi::api::core::v1::Secret> = Api::namespaced(tc.client.clone(), &ns);
+    let secret: k8s_openapi::api::core::v1::Secret = serde_json::from_value(json!({
+        "metadata": {"name": "mlflow-db"},
+        "data": {"user": "bWxmbG93", "password": "b2xk"},
+        "stringData": {"password": "s3cr3t", "host": "postgres.ml-dev"}}))
+    .expect("secret");
+    secrets
+        .create(&kube::api::PostParams::default(), &secret)
+        .await
+        .expect("create");
+    let stored = secrets.get("mlflow-db").await.expect("get");
+    assert!(stored.string_data.is_none(), "stringData is write-only");
+    let data = stored.data.expect("data");
+    let text = |k: &str| String::from_utf8(data[k].0.clone()).expect("utf8");
+    assert_eq!(text("user"), "mlflow");
+    assert_eq!(text("password"), "s3cr3t", "stringData wins over data");
+    assert_eq!(text("host"), "postgres.ml-dev");
+    tc.finish().await;
+}

@@ -577,6 +577,39 @@ fn cases() -> Vec<Case> {
             set_string: &["driver.version=535.183.01"],
             ..BASE
         },
+        Case {
+            chart: "serving-runtimes",
+            release: "runtimes",
+            namespace: "kserve",
+            ..BASE
+        },
+        Case {
+            chart: "serving-runtimes",
+            release: "runtimes-custom",
+            values: &["serving-runtimes-custom.yaml"],
+            ..BASE
+        },
+        Case {
+            chart: "serving-runtimes",
+            release: "one",
+            set: &["maxRuntimes=1,runtimes.triton.disabled=true"],
+            ..BASE
+        },
+        Case {
+            chart: "object-store",
+            release: "minio",
+            namespace: "data",
+            ..BASE
+        },
+        Case {
+            chart: "object-store",
+            release: "lake",
+            set: &["endpoint=http://minio.data.svc/,rootUser=lake-admin"],
+            set_json: &[
+                r#"buckets=[{"name":"raw","policy":"none","versioning":true},{"name":"curated","policy":"download"}]"#,
+            ],
+            ..BASE
+        },
     ]
 }
 

@@ -38,6 +38,9 @@ pub struct DemoArgs {
     /// Port of the web endpoints (webhook, metrics; the UI once the server ships).
     #[arg(long, default_value_t = 8080)]
     pub port: u16,
+    /// Port of the ferrocd API server (0: any free port).
+    #[arg(long, default_value_t = 0)]
+    pub api_server_port: u16,
     /// Port of the sandbox API server (0: any free port).
     #[arg(long, default_value_t = 0)]
     pub api_port: u16,
@@ -133,6 +136,20 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         }
     }
 
+    // The API server, on its own loopback port.
+    let api = ferrocd_server::start(ferrocd_server::ServerConfig {
+        listen: std::net::SocketAddr::from(([127, 0, 0, 1], args.api_server_port)),
+        namespace: "argocd".to_string(),
+        client: Some(cluster.client().clone()),
+        api: ferrocd_server::ApiOptions::default(),
+    })
+    .await
+    .context("starting the API server")?;
+    let password = api
+        .initial_admin_password()
+        .map(|p| p.expose().to_string())
+        .unwrap_or_else(|| "(unchanged: see the Secret argocd-initial-admin-secret)".to_string());
+
     println!("ferrocd demo is starting");
     println!("  Git repository : {}", repo.display());
     println!(
@@ -141,7 +158,11 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     );
     println!("  webhook        : http://{web}/api/webhook   metrics: http://{web}/metrics");
     println!(
-        "  UI and login   : the API server and UI are not part of this build yet; use `ferrocd app list --kubeconfig {}`",
+        "  API server     : http://{}/api/v1   login: admin / {password}",
+        api.addr()
+    );
+    println!(
+        "  CLI            : ferrocd app list --kubeconfig {}",
         kubeconfig.display()
     );
     let started = Instant::now();
@@ -155,6 +176,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     }
     if args.exit_when_ready {
         controller.shutdown().await;
+        let _ = api.shutdown().await;
         sandbox.shutdown().await;
         return ready.map(|_| ());
     }
@@ -164,6 +186,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     );
     ferrocd_sandbox::cli::wait_for_signal().await?;
     controller.shutdown().await;
+    let _ = api.shutdown().await;
     sandbox.shutdown().await;
     Ok(())
 }

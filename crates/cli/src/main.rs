@@ -12,6 +12,7 @@ mod diff;
 mod direct;
 mod health;
 mod render;
+mod server_cmd;
 mod status;
 mod sync;
 
@@ -61,6 +62,8 @@ enum Command {
     /// GitOps on this machine in one command: sandbox cluster, Git repository from
     /// examples/ml-platform, controller, app-of-apps bootstrap.
     Demo(Box<demo::DemoArgs>),
+    /// Run the API server: Argo CD's REST API with local accounts, sessions and RBAC.
+    Server(Box<server_cmd::ServerArgs>),
 }
 
 /// An error with the exit code it deserves.
@@ -165,6 +168,7 @@ fn main() -> ExitCode {
         Command::Sandbox(args) => run_async(ferrocd_sandbox::cli::run(*args)),
         Command::Controller(args) => run_async(controller_cmd::run(*args)),
         Command::Demo(args) => run_async(demo::run(*args)),
+        Command::Server(args) => run_async(server_cmd::run(*args)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

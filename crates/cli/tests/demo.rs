@@ -64,6 +64,40 @@ async fn demo_bootstraps_the_ml_platform_and_follows_commits() {
     let output = lines.join("\n");
     let repo = dir.path().canonicalize().expect("dir").join("gitops");
     assert!(output.contains(&repo.display().to_string()), "{output}");
+    // The API server is up and the printed admin password logs in.
+    let api_line = lines
+        .iter()
+        .find(|l| l.contains("API server"))
+        .unwrap_or_else(|| panic!("no API server line: {output}"));
+    let url = api_line
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .expect("API URL");
+    let password = api_line.rsplit(" / ").next().expect("password").trim();
+    let addr = url
+        .trim_start_matches("http://")
+        .trim_end_matches("/api/v1")
+        .to_string();
+    let body = format!("{{\"username\":\"admin\",\"password\":\"{password}\"}}");
+    let response = tokio::task::spawn_blocking(move || {
+        use std::io::{Read as _, Write as _};
+        let mut stream = std::net::TcpStream::connect(&addr).expect("connect to the API server");
+        write!(
+            stream,
+            "POST /api/v1/session HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .expect("send login");
+        let mut response = String::new();
+        stream.read_to_string(&mut response).expect("read login response");
+        response
+    })
+    .await
+    .expect("login task");
+    assert!(
+        response.starts_with("HTTP/1.1 200") && response.contains("\"token\""),
+        "login with the printed admin password: {response}"
+    );
 
     // Promote a model version with a commit: the cluster follows within 5 s.
     let overlay = repo.join("apps/model-serving/overlays/dev/kustomization.yaml");

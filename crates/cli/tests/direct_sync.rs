@@ -657,3 +657,149 @@ async fn errors_exit_2_with_one_line_and_change_nothing() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("127.0.0.1:1"), "{stderr}");
 }
+
+fn git(dir: &std::path::Path, args: &[&str]) {
+    let out = std::process::Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_AUTHOR_NAME", "ml-platform")
+        .env("GIT_AUTHOR_EMAIL", "ml@example.dev")
+        .env("GIT_COMMITTER_NAME", "ml-platform")
+        .env("GIT_COMMITTER_EMAIL", "ml@example.dev")
+        .output()
+        .expect("run git");
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn application_file_brings_namespace_metadata_options_and_ignore_rules() {
+    let env = Env::new("application").await;
+    let work = env.dir.path().join("work");
+    std::fs::create_dir_all(work.join("serving")).expect("mkdir");
+    std::fs::write(work.join("serving/deploy.yaml"), SERVING_DEPLOYMENT).expect("write");
+    git(&work, &["init", "-q", "-b", "main"]);
+    git(&work, &["add", "."]);
+    git(&work, &["commit", "-q", "-m", "model server"]);
+    git(
+        env.dir.path(),
+        &["clone", "-q", "--bare", "work", "gitops.git"],
+    );
+    let target = env.tc.namespace("managed-ns");
+    let app = format!(
+        r#"apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata: {{name: model-serving, namespace: argocd}}
+spec:
+  project: default
+  source:
+    repoURL: file://{}
+    targetRevision: main
+    path: serving
+  destination: {{server: "https://kubernetes.default.svc", namespace: {target}}}
+  ignoreDifferences:
+  - group: apps
+    kind: Deployment
+    jsonPointers: [/spec/replicas]
+  syncPolicy:
+    syncOptions: [CreateNamespace=true]
+    managedNamespaceMetadata:
+      labels: {{team: ml-platform}}
+      annotations: {{cost-center: gpu-inference}}
+"#,
+        env.dir.path().join("gitops.git").display()
+    );
+    let app_file = env.write("application.yaml", &app);
+    let cache = env.dir.path().join("cache");
+    let run = |verb: &'static str| {
+        let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_ferrocd"));
+        cmd.arg(verb)
+            .arg("--kubeconfig")
+            .arg(env.tc.kubeconfig())
+            .arg(&app_file)
+            .env("FERROCD_CACHE_DIR", &cache);
+        cmd
+    };
+    let out = run("sync").output().await.expect("sync");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let ns = env
+        .tc
+        .cluster
+        .get(&ferrocd_model::ResourceKey::new(
+            "",
+            "Namespace",
+            "",
+            target.as_str(),
+        ))
+        .await
+        .expect("get")
+        .unwrap_or_default();
+    assert_eq!(
+        ns.pointer("/metadata/labels/team"),
+        Some(&Value::from("ml-platform"))
+    );
+    assert_eq!(
+        ns.pointer("/metadata/annotations/cost-center"),
+        Some(&Value::from("gpu-inference"))
+    );
+    // The Application's ignoreDifferences hold: scaling is no drift.
+    let scale = env
+        .kubectl(&[
+            "-n",
+            &target,
+            "scale",
+            "deployment/model-server",
+            "--replicas=4",
+        ])
+        .await;
+    scale.expect(0);
+    let out = run("diff").output().await.expect("diff");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    // The tracking name is the Application's.
+    let deploy = env
+        .tc
+        .cluster
+        .get(&ferrocd_model::ResourceKey::new(
+            "apps",
+            "Deployment",
+            target.as_str(),
+            "model-server",
+        ))
+        .await
+        .expect("get")
+        .unwrap_or_default();
+    let id = deploy
+        .pointer("/metadata/annotations/argocd.argoproj.io~1tracking-id")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    assert!(id.starts_with("model-serving:apps/Deployment:"), "{id}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn empty_render_prunes_nothing_without_allow_empty() {
+    let env = Env::new("empty").await;
+    env.set_source("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: mlflow-env}\ndata: {a: b}\n");
+    env.ferrocd("sync", "mlflow", &[]).await.expect(0);
+    env.set_source("# everything was deleted from Git by mistake\n");
+    let run = env.ferrocd("sync", "mlflow", &["--prune"]).await;
+    run.expect(0);
+    assert!(run.stderr.contains("allowEmpty"), "{}", run.stderr);
+    assert!(env.get("", "ConfigMap", "mlflow-env").await.is_some());
+    env.ferrocd("sync", "mlflow", &["--prune", "--allow-empty"])
+        .await
+        .expect(0);
+    assert!(env.get("", "ConfigMap", "mlflow-env").await.is_none());
+}

@@ -49,6 +49,13 @@ async fn make_plan(tc: &TestCluster, app: &str, ns: &str, yaml: &str) -> SyncPla
     .expect("plan")
 }
 
+/// A cluster for one test. kube's TLS needs a process-wide crypto provider, which the
+/// sandbox installs but a real cluster (FERROCD_TEST_REAL_CLUSTER=1) does not.
+async fn start(gpus: u32) -> TestCluster {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    TestCluster::start_with_gpus(gpus).await
+}
+
 async fn namespace(tc: &TestCluster, name: &str) -> String {
     let ns = tc.namespace(name);
     tc.cluster
@@ -89,7 +96,7 @@ data: {a: b}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn terminate_stops_between_tasks() {
-    let tc = TestCluster::start().await;
+    let tc = start(0).await;
     let ns = namespace(&tc, "terminate").await;
     let plan = make_plan(&tc, "airflow", &ns, WAVES).await;
     let cancel = CancelHandle::new();
@@ -117,7 +124,7 @@ async fn terminate_stops_between_tasks() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn crd_and_its_resources_in_one_sync() {
-    let tc = TestCluster::start().await;
+    let tc = start(0).await;
     let ns = namespace(&tc, "crd").await;
     let group = format!("{}.serving.example.dev", tc.namespace("g"));
     let yaml = format!(
@@ -206,7 +213,7 @@ spec:
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn failed_attempts_are_retried_per_strategy() {
-    let tc = TestCluster::start().await;
+    let tc = start(0).await;
     let Some(sandbox) = tc.sandbox.as_ref() else {
         return; // fault injection needs the sandbox
     };
@@ -280,7 +287,7 @@ async fn failed_attempts_are_retried_per_strategy() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_wave_that_never_gets_healthy_times_out_with_the_reason() {
-    let tc = TestCluster::start_with_gpus(0).await;
+    let tc = start(0).await;
     let ns = namespace(&tc, "wave-timeout").await;
     let yaml = r#"apiVersion: apps/v1
 kind: Deployment

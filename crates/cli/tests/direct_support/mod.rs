@@ -61,6 +61,9 @@ impl Env {
     }
 
     pub async fn with_gpus(name: &str, gpus: u32) -> Self {
+        // kube's TLS needs a process-wide crypto provider (the sandbox installs one; a real
+        // cluster with FERROCD_TEST_REAL_CLUSTER=1 needs it here).
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let tc = TestCluster::start_with_gpus(gpus).await;
         let ns = tc.namespace(name);
         tc.cluster

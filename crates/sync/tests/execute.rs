@@ -332,3 +332,47 @@ metadata: {name: after-llm, annotations: {argocd.argoproj.io/sync-wave: "1"}}
         .expect("get");
     assert!(after.is_none(), "wave 1 ran before wave 0 was healthy");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_slower_than_their_time_limit_fail_with_a_clear_message() {
+    let tc = start(0).await;
+    let Some(sandbox) = tc.sandbox.as_ref() else {
+        return; // latency injection needs the sandbox
+    };
+    let ns = namespace(&tc, "latency").await;
+    let plan = make_plan(&tc, "airflow", &ns, WAVES).await;
+    sandbox.faults().set_latency(Duration::from_millis(400));
+    let opts = ExecuteOptions {
+        request: ferrocd_sync::RequestPolicy {
+            attempts: 2,
+            timeout: Duration::from_millis(150),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let outcome = run(&tc, &plan, &opts, &CancelHandle::new(), |_| {}).await;
+    sandbox.faults().clear();
+    assert_eq!(outcome.phase, OperationPhase::Failed);
+    assert!(
+        outcome.message.contains("request timed out after 0.15s"),
+        "{}",
+        outcome.message
+    );
+    // Conflicts on every other write converge through the request retries.
+    sandbox.faults().set_conflict_rate(0.5);
+    let outcome = run(
+        &tc,
+        &plan,
+        &ExecuteOptions::default(),
+        &CancelHandle::new(),
+        |_| {},
+    )
+    .await;
+    sandbox.faults().clear();
+    assert_eq!(
+        outcome.phase,
+        OperationPhase::Succeeded,
+        "{}",
+        outcome.message
+    );
+}

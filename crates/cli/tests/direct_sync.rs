@@ -803,3 +803,21 @@ async fn empty_render_prunes_nothing_without_allow_empty() {
         .expect(0);
     assert!(env.get("", "ConfigMap", "mlflow-env").await.is_none());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_object_rendered_twice_is_an_error_naming_both() {
+    let env = Env::new("duplicate").await;
+    // The second copy names the namespace the first one gets by default: same object.
+    env.set_source(&format!(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: mlflow-env}}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {{name: mlflow-env, namespace: {}}}\n",
+        env.ns
+    ));
+    let run = env.ferrocd("diff", "mlflow", &[]).await;
+    run.expect(2);
+    assert!(run.stderr.contains("rendered twice"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("app.yaml:1") && run.stderr.contains("app.yaml:5"),
+        "{}",
+        run.stderr
+    );
+}

@@ -79,18 +79,31 @@ async fn demo_bootstraps_the_ml_platform_and_follows_commits() {
         .trim_end_matches("/api/v1")
         .to_string();
     let body = format!("{{\"username\":\"admin\",\"password\":\"{password}\"}}");
+    // A loaded machine may drop a first connection: a few attempts.
     let response = tokio::task::spawn_blocking(move || {
         use std::io::{Read as _, Write as _};
-        let mut stream = std::net::TcpStream::connect(&addr).expect("connect to the API server");
-        write!(
-            stream,
-            "POST /api/v1/session HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-            body.len()
-        )
-        .expect("send login");
-        let mut response = String::new();
-        stream.read_to_string(&mut response).expect("read login response");
-        response
+        let mut last = String::new();
+        for _ in 0..20 {
+            let attempt = (|| -> std::io::Result<String> {
+                let mut stream = std::net::TcpStream::connect(&addr)?;
+                stream.set_read_timeout(Some(Duration::from_secs(10)))?;
+                write!(
+                    stream,
+                    "POST /api/v1/session HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                )?;
+                let mut response = String::new();
+                stream.read_to_string(&mut response)?;
+                Ok(response)
+            })();
+            match attempt {
+                Ok(r) if r.starts_with("HTTP/1.1 200") => return r,
+                Ok(r) => last = r,
+                Err(e) => last = e.to_string(),
+            }
+            std::thread::sleep(Duration::from_millis(500));
+        }
+        last
     })
     .await
     .expect("login task");

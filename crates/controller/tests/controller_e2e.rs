@@ -368,6 +368,44 @@ async fn manual_sync_through_the_operation_field_and_project_violation() {
         "operation consumed: {app:#}"
     );
 
+    // Promote by a commit plus a manual sync (prod is a manual gate).
+    write(
+        &repo.path().join("serving/configmap.yaml"),
+        &config_map("1.5.0"),
+    );
+    git(
+        repo.path(),
+        &[
+            "commit",
+            "-q",
+            "-am",
+            "promote fraud detector 1.5.0 to prod",
+        ],
+    );
+    let second = git(repo.path(), &["rev-parse", "HEAD"]);
+    let app_key = key("argoproj.io", "Application", "argocd", "fraud-prod");
+    let cm_key = key("", "ConfigMap", &ns, "model-config");
+    cluster
+        .merge_patch(
+            &app_key,
+            &json!({"metadata": {"annotations": {"argocd.argoproj.io/refresh": "hard"}},
+            "operation": {"sync": {}, "initiatedBy": {"username": "release-manager"}}}),
+        )
+        .await
+        .expect("request promotion sync");
+    let status = wait_status(cluster, "fraud-prod", "the promotion recorded", |st| {
+        st["history"].as_array().is_some_and(|h| h.len() == 2)
+            && st["operationState"]["phase"] == "Succeeded"
+    })
+    .await;
+    assert_eq!(
+        status["history"][1]["revision"],
+        second.as_str(),
+        "{status:#}"
+    );
+    let cm = cluster.get(&cm_key).await.expect("get").expect("exists");
+    assert_eq!(cm["data"]["MODEL_VERSION"], "1.5.0");
+
     // A project that does not permit the repository: a condition, nothing applied.
     apply(
         cluster,

@@ -25,6 +25,14 @@ use serde_json::{Value, json};
 #[folder = "../../examples/ml-platform"]
 struct Example;
 
+/// Prints a line on stdout; a closed stdout (the reader went away) does not stop the demo.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
 /// The repository URL the example's Applications use; the demo rewrites it to its own.
 const PLACEHOLDER_REPO: &str = "https://git.example.com/platform/ml-platform.git";
 
@@ -150,25 +158,25 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         .map(|p| p.expose().to_string())
         .unwrap_or_else(|| "(unchanged: see the Secret argocd-initial-admin-secret)".to_string());
 
-    println!("ferrocd demo is starting");
-    println!("  Git repository : {}", repo.display());
-    println!(
+    say!("ferrocd demo is starting");
+    say!("  Git repository : {}", repo.display());
+    say!(
         "  kubeconfig     : {}   (kubectl --kubeconfig {0} get applications -n argocd)",
         kubeconfig.display()
     );
-    println!("  webhook        : http://{web}/api/webhook   metrics: http://{web}/metrics");
-    println!(
+    say!("  webhook        : http://{web}/api/webhook   metrics: http://{web}/metrics");
+    say!(
         "  API server     : http://{}/api/v1   login: admin / {password}",
         api.addr()
     );
-    println!(
+    say!(
         "  CLI            : ferrocd app list --kubeconfig {}",
         kubeconfig.display()
     );
     let started = Instant::now();
     let ready = wait_ready(&cluster, Duration::from_secs(args.ready_timeout)).await;
     match &ready {
-        Ok(apps) => println!(
+        Ok(apps) => say!(
             "ready: {apps} applications Synced and Healthy after {:.1}s",
             started.elapsed().as_secs_f64()
         ),
@@ -180,7 +188,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         sandbox.shutdown().await;
         return ready.map(|_| ());
     }
-    println!(
+    say!(
         "commit to {} and watch the cluster follow; Ctrl-C stops",
         repo.display()
     );
@@ -349,7 +357,7 @@ async fn wait_ready(cluster: &Cluster, timeout: Duration) -> anyhow::Result<usiz
             );
         }
         if last_report.elapsed() > Duration::from_secs(5) {
-            println!("  waiting for: {}", pending.join(", "));
+            say!("  waiting for: {}", pending.join(", "));
             last_report = Instant::now();
         }
         tokio::time::sleep(Duration::from_millis(250)).await;

@@ -29,15 +29,28 @@ fn start_demo(dir: &Path) -> (Demo, Vec<String>) {
         .expect("start ferrocd demo");
     let stdout = child.stdout.take().expect("stdout");
     let demo = Demo(child);
-    let mut lines = Vec::new();
-    for line in BufReader::new(stdout).lines() {
-        let line = line.expect("read demo output");
-        let done = line.starts_with("ready:") || line.starts_with("commit to");
-        lines.push(line);
-        if done && lines.iter().any(|l| l.starts_with("ready:")) {
-            break;
+    // Keep reading for the demo's whole life: it keeps printing after it is ready.
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { return };
+            if tx.send(line).is_err() {
+                // The test is done with the output; keep draining.
+                continue;
+            }
         }
-        assert!(lines.len() < 200, "demo output: {lines:#?}");
+    });
+    let mut lines = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(90);
+    while !lines
+        .iter()
+        .any(|l: &String| l.starts_with("ready:") || l.starts_with("not ready:"))
+    {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(line) => lines.push(line),
+            Err(_) => panic!("demo output so far: {lines:#?}"),
+        }
     }
     (demo, lines)
 }

@@ -83,7 +83,10 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         .write_kubeconfig(&kubeconfig)
         .context("writing the kubeconfig")?;
     let cluster = Cluster::from_kubeconfig(Some(&kubeconfig), None).await?;
-    install_crds(&cluster).await?;
+    cluster
+        .install_crds(&ferrocd_model::crds(), Duration::from_secs(10))
+        .await
+        .context("installing the CRDs")?;
     apply(
         &cluster,
         json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "argocd"}}),
@@ -196,25 +199,6 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     controller.shutdown().await;
     let _ = api.shutdown().await;
     sandbox.shutdown().await;
-    Ok(())
-}
-
-async fn install_crds(cluster: &Cluster) -> anyhow::Result<()> {
-    let crds = ferrocd_model::crd::crds_yaml();
-    for doc in ferrocd_manifest::parse_documents(&crds, "crds.yaml")? {
-        apply(cluster, doc.object).await?;
-    }
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while cluster
-        .kind_info("argoproj.io", "Application")
-        .await
-        .is_err()
-    {
-        if Instant::now() > deadline {
-            bail!("the Application CRD is not served");
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
     Ok(())
 }
 

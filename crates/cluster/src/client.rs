@@ -459,6 +459,36 @@ impl Cluster {
         }
     }
 
+    /// Applies CustomResourceDefinitions and waits (up to `timeout`) until the server
+    /// serves every kind they define.
+    pub async fn install_crds(
+        &self,
+        crds: &[Value],
+        timeout: std::time::Duration,
+    ) -> Result<(), ClusterError> {
+        for crd in crds {
+            self.apply(crd, &WriteOptions::default()).await?;
+        }
+        let deadline = tokio::time::Instant::now() + timeout;
+        for crd in crds {
+            let group = crd
+                .pointer("/spec/group")
+                .and_then(Value::as_str)
+                .unwrap_or("");
+            let kind = crd
+                .pointer("/spec/names/kind")
+                .and_then(Value::as_str)
+                .unwrap_or("");
+            while let Err(e) = self.kind_info(group, kind).await {
+                if tokio::time::Instant::now() > deadline {
+                    return Err(e);
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+        }
+        Ok(())
+    }
+
     /// Merge-patches an object (metadata edits such as removing a finalizer).
     pub async fn merge_patch(
         &self,

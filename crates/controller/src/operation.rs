@@ -447,22 +447,5 @@ async fn write_operation(
     if let Some(h) = history {
         status["history"] = json!(h);
     }
-    let obj = json!({
-        "apiVersion": ferrocd_model::API_VERSION,
-        "kind": "Application",
-        "metadata": {"name": app.name(), "namespace": app.metadata.namespace},
-        "status": status,
-    });
-    shared
-        .control_plane
-        .apply(
-            &obj,
-            &ferrocd_cluster::WriteOptions {
-                field_manager: OPERATION_MANAGER.to_string(),
-                ..Default::default()
-            },
-        )
-        .await
-        .map(|_| ())
-        .map_err(|e| e.to_string())
+    crate::reconcile::apply_status(shared, app, status, OPERATION_MANAGER).await
 }

@@ -400,12 +400,23 @@ pub(crate) fn decide_auto_sync(
 /// Argo CD's default `--self-heal-timeout-seconds`.
 const SELF_HEAL_TIMEOUT_SECONDS: i64 = 5;
 
-/// Writes the comparison part of the status (server-side apply, its own field manager, so
-/// that it never clobbers the operation state a running sync writes).
+/// Writes the comparison part of the status (its own field manager, so that it never
+/// clobbers the operation state a running sync writes).
 pub(crate) async fn write_status(
     shared: &Shared,
     app: &Application,
     status: Value,
+) -> Result<(), String> {
+    apply_status(shared, app, status, STATUS_MANAGER).await
+}
+
+/// Server-side applies `status` to the Application as `manager`: each writer owns its
+/// own status fields and drops only those it no longer sets.
+pub(crate) async fn apply_status(
+    shared: &Shared,
+    app: &Application,
+    status: Value,
+    manager: &str,
 ) -> Result<(), String> {
     let obj = json!({
         "apiVersion": ferrocd_model::API_VERSION,
@@ -418,7 +429,7 @@ pub(crate) async fn write_status(
         .apply(
             &obj,
             &ferrocd_cluster::WriteOptions {
-                field_manager: STATUS_MANAGER.to_string(),
+                field_manager: manager.to_string(),
                 ..Default::default()
             },
         )

@@ -26,27 +26,6 @@ fn key(group: &str, kind: &str, ns: &str, name: &str) -> ResourceKey {
     }
 }
 
-async fn install_crds(cluster: &Cluster) {
-    let docs = ferrocd_manifest::parse_documents(&ferrocd_model::crds_yaml(), "crds.yaml")
-        .expect("CRD YAML");
-    for doc in docs {
-        cluster
-            .apply(&doc.object, &WriteOptions::default())
-            .await
-            .expect("apply CRD");
-    }
-    for _ in 0..50 {
-        if cluster
-            .kind_info("argoproj.io", "Application")
-            .await
-            .is_ok()
-        {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
 async fn apply(cluster: &Cluster, obj: Value) {
     cluster
         .apply(&obj, &WriteOptions::default())
@@ -151,7 +130,10 @@ struct Stack {
 
 async fn stack() -> Stack {
     let tc = TestCluster::start().await;
-    install_crds(&tc.cluster).await;
+    tc.cluster
+        .install_crds(&ferrocd_model::crds(), Duration::from_secs(10))
+        .await
+        .expect("install the CRDs");
     apply(
         &tc.cluster,
         json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "argocd"}}),

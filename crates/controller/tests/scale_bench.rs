@@ -124,27 +124,6 @@ fn write_app(repo: &Path, i: usize, version: &str) {
     std::fs::write(dir.join("resources.yaml"), app_manifests(i, version)).expect("write");
 }
 
-async fn install_crds(cluster: &Cluster) {
-    let docs = ferrocd_manifest::parse_documents(&ferrocd_model::crds_yaml(), "crds.yaml")
-        .expect("CRD YAML");
-    for doc in docs {
-        cluster
-            .apply(&doc.object, &WriteOptions::default())
-            .await
-            .expect("apply CRD");
-    }
-    for _ in 0..50 {
-        if cluster
-            .kind_info("argoproj.io", "Application")
-            .await
-            .is_ok()
-        {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
 async fn apply(cluster: &Cluster, obj: &Value) {
     cluster
         .apply(obj, &WriteOptions::default())
@@ -245,7 +224,9 @@ async fn controller_scale() {
         return;
     };
     let cp = &local.cluster;
-    install_crds(cp).await;
+    cp.install_crds(&ferrocd_model::crds(), Duration::from_secs(10))
+        .await
+        .expect("install the CRDs");
     apply(
         cp,
         &json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "argocd"}}),

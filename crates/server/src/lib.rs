@@ -5,6 +5,7 @@
 //! - [`auth`]: accounts, passwords, tokens, revocation, login rate limits, pure.
 //! - [`store`]: what is read from and written to the cluster.
 //! - [`api`]: the axum routes under `/api/v1`.
+//! - the web UI, static files compiled in and served on every other path.
 //!
 //! Entry points: [`serve`] (until a signal), [`start`] (in the background, for tests and
 //! `ferrocd demo`), [`router`] (to embed the routes).
@@ -16,6 +17,7 @@ mod error;
 pub mod rbac;
 mod server;
 pub mod store;
+mod ui;
 
 pub use api::{ApiOptions, AppState, ManifestRenderer};
 pub use error::{ApiError, ServerError};

@@ -49,9 +49,12 @@ impl Default for ServerConfig {
     }
 }
 
-/// The whole HTTP surface: the API under `/api/v1` and `/healthz`.
+/// The whole HTTP surface: the API under `/api/v1`, `/healthz` and the web UI on every other
+/// path.
 pub fn router(state: AppState) -> Router {
-    crate::api::router(state).route("/healthz", get(|| async { "ok" }))
+    crate::api::router(state)
+        .route("/healthz", get(|| async { "ok" }))
+        .merge(crate::ui::router())
 }
 
 /// A server running in the background.

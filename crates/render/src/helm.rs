@@ -2,7 +2,8 @@
 //! OCI registry ([`fetch_repo_chart`]) — rendered by the native `ferrocd-helm` renderer
 //! with the Application's `helm` options, as Argo CD passes them to `helm template`
 //! (release name, namespace, value files — also `$ref/...` from other sources —,
-//! values/valuesObject, parameters, file parameters, CRDs, tests, versions).
+//! values/valuesObject, parameters, file parameters, CRDs, tests, versions). Value files
+//! given as http(s) URLs are fetched by [`crate::remote_values`] into the scratch folder.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -14,6 +15,7 @@ use ferrocd_source::{FetchOptions, HelmRepoClient, RepoCache};
 
 use crate::RenderError;
 use crate::application::{ValueFile, resolve_value_file};
+use crate::remote_values::{RemoteValuesOptions, fetch_value_file};
 use crate::repo_path::RepoRoot;
 
 /// Renders the chart in `chart_dir` into manifests, in Helm's install order.
@@ -73,10 +75,15 @@ pub fn options_for_source(
     for (i, value_file) in helm.value_files.iter().enumerate() {
         match resolve_value_file(repo, chart_dir, value_file, refs, ignore_missing)? {
             Some(ValueFile::Path(path)) => opts.value_files.push(path),
-            Some(ValueFile::Url(_)) => {
-                return Err(RenderError::Unsupported(format!(
-                    "remote value files ({field}.helm.valueFiles[{i}])"
-                )));
+            Some(ValueFile::Url(url)) => {
+                let body = fetch_value_file(&url, &RemoteValuesOptions::default())
+                    .map_err(|e| RenderError::Spec(format!("{field}.helm.valueFiles[{i}]: {e}")))?;
+                let path = scratch.join(format!("remote-values-{i}.yaml"));
+                std::fs::write(&path, body).map_err(|source| RenderError::Io {
+                    path: path.clone(),
+                    source,
+                })?;
+                opts.value_files.push(path);
             }
             None => {}
         }

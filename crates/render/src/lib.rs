@@ -15,6 +15,7 @@ mod error;
 pub mod helm;
 pub mod jsonnet;
 pub mod kustomize;
+pub mod remote_values;
 pub mod repo_path;
 
 use std::path::Path;

@@ -7,6 +7,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::OnceLock;
 use std::time::Instant;
 
 mod support;
@@ -20,6 +21,57 @@ fn tools_bin() -> PathBuf {
 
 fn testdata() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata")
+}
+
+/// The charts as the tests render them: a copy of `testdata/charts` in which every
+/// chart with `file://` dependencies has had `helm dependency build` run, so that
+/// those dependencies (the `ml-common` library, shared subcharts) sit in its
+/// `charts/` folder as `.tgz` archives packaged by the real helm. Made once per run.
+fn charts_dir() -> &'static Path {
+    static STAGED: OnceLock<PathBuf> = OnceLock::new();
+    STAGED.get_or_init(|| {
+        let tmp = Path::new(env!("CARGO_TARGET_TMPDIR"));
+        let root = tmp.join(format!("differential-charts-{}", std::process::id()));
+        // Earlier runs' copies.
+        if let Ok(entries) = std::fs::read_dir(tmp) {
+            for e in entries.flatten() {
+                if e.file_name()
+                    .to_string_lossy()
+                    .starts_with("differential-charts-")
+                {
+                    let _ = std::fs::remove_dir_all(e.path());
+                }
+            }
+        }
+        support::copy_dir(&testdata().join("charts"), &root);
+        let helm = tools_bin().join("helm");
+        let mut names: Vec<PathBuf> = std::fs::read_dir(&root)
+            .expect("staged charts")
+            .flatten()
+            .map(|e| e.path())
+            .collect();
+        names.sort();
+        // Twice: a dependency that has file:// dependencies of its own is packaged
+        // again once those are in place.
+        for dir in names.iter().chain(names.iter()) {
+            let chart = std::fs::read_to_string(dir.join("Chart.yaml")).unwrap_or_default();
+            if !chart.contains("repository: file://") {
+                continue;
+            }
+            let out = Command::new(&helm)
+                .args(["dependency", "build", "--skip-refresh"])
+                .arg(dir)
+                .output()
+                .expect("helm runs");
+            assert!(
+                out.status.success(),
+                "helm dependency build {}: {}",
+                dir.display(),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        root
+    })
 }
 
 struct Case {
@@ -610,6 +662,26 @@ fn cases() -> Vec<Case> {
             ],
             ..BASE
         },
+        // New charts (ml-common library as a packaged .tgz dependency).
+        Case {
+            chart: "spark-history",
+            release: "spark-history",
+            ..BASE
+        },
+        Case {
+            chart: "spark-history",
+            release: "history",
+            namespace: "spark",
+            values: &["spark-history-s3.yaml"],
+            ..BASE
+        },
+        Case {
+            chart: "spark-history",
+            release: "dev",
+            values: &["spark-history-dev.yaml"],
+            flags: &["--kube-version", "1.24.1"],
+            ..BASE
+        },
     ]
 }
 
@@ -652,7 +724,7 @@ fn helm_command(helm: &Path, c: &Case) -> Command {
     let mut cmd = Command::new(helm);
     cmd.arg("template")
         .arg(c.release)
-        .arg(td.join("charts").join(c.chart));
+        .arg(charts_dir().join(c.chart));
     if !c.namespace.is_empty() {
         cmd.args(["--namespace", c.namespace]);
     }
@@ -689,7 +761,7 @@ fn check(helm: &Path, c: &Case) -> Result<usize, String> {
         ));
     }
     let expected = support::parse_helm_output(&String::from_utf8_lossy(&out.stdout));
-    let dir = testdata().join("charts").join(c.chart);
+    let dir = charts_dir().join(c.chart);
     let got = render_chart(&dir, &options(c))
         .map_err(|e| format!("{}: render failed: {e}", describe(c)))?;
     let got: Vec<(String, Json)> = got.into_iter().map(|d| (d.source, d.object)).collect();
@@ -758,7 +830,7 @@ fn benchmark_against_helm_template() {
     let helm = tools_bin().join("helm");
     let mut ratios = Vec::new();
     for c in cases() {
-        let dir = testdata().join("charts").join(c.chart);
+        let dir = charts_dir().join(c.chart);
         let opts = options(&c);
         let mut ours = Vec::new();
         let mut theirs = Vec::new();
@@ -850,8 +922,7 @@ fn required_and_parse_errors_read_like_helm() {
             .find_map(|l| l.strip_prefix("Error: "))
             .expect("helm error line")
             .to_string();
-        let err = render_chart(&testdata().join("charts").join(c.chart), &options(c))
-            .expect_err("must fail");
+        let err = render_chart(&charts_dir().join(c.chart), &options(c)).expect_err("must fail");
         assert_eq!(err.to_string(), helm_msg, "{}", describe(c));
     }
 }
@@ -912,8 +983,7 @@ fn schema_violations_read_like_helm() {
         let out = helm_command(&helm, c).output().expect("helm runs");
         assert!(!out.status.success(), "{}: helm accepted it", describe(c));
         let stderr = String::from_utf8_lossy(&out.stderr);
-        let err = render_chart(&testdata().join("charts").join(c.chart), &options(c))
-            .expect_err("must fail");
+        let err = render_chart(&charts_dir().join(c.chart), &options(c)).expect_err("must fail");
         let ours = err.to_string();
         assert!(
             ours.starts_with("values don't meet the specifications of the schema(s)"),

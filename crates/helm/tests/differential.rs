@@ -682,6 +682,71 @@ fn cases() -> Vec<Case> {
             flags: &["--kube-version", "1.24.1"],
             ..BASE
         },
+        Case {
+            chart: "vllm-server",
+            release: "llama",
+            namespace: "llm",
+            ..BASE
+        },
+        Case {
+            chart: "vllm-server",
+            release: "llama-70b",
+            namespace: "llm",
+            values: &["vllm-server-70b.yaml"],
+            ..BASE
+        },
+        Case {
+            chart: "vllm-server",
+            release: "qwen",
+            values: &["vllm-server-cpu.yaml"],
+            set: &["model.gpuMemoryUtilization=0.5,extraArgs[0]=--enforce-eager"],
+            ..BASE
+        },
+        Case {
+            chart: "workflow-engine",
+            release: "pipelines",
+            namespace: "ml-pipelines",
+            ..BASE
+        },
+        Case {
+            chart: "workflow-engine",
+            release: "team-a",
+            namespace: "ml-team-a",
+            values: &["workflow-engine-namespaced.yaml"],
+            flags: &[
+                "--include-crds",
+                "--api-versions",
+                "monitoring.coreos.com/v1/ServiceMonitor",
+            ],
+            ..BASE
+        },
+        Case {
+            chart: "workflow-engine",
+            release: "wf",
+            values: &["workflow-engine-minimal.yaml"],
+            flags: &["--skip-tests", "--kube-version", "1.30.0"],
+            ..BASE
+        },
+        Case {
+            chart: "metrics-stack",
+            release: "prometheus",
+            namespace: "monitoring",
+            ..BASE
+        },
+        Case {
+            chart: "metrics-stack",
+            release: "prom-prod",
+            namespace: "monitoring",
+            values: &["metrics-stack-prod.yaml"],
+            ..BASE
+        },
+        Case {
+            chart: "metrics-stack",
+            release: "edge",
+            values: &["metrics-stack-lean.yaml"],
+            set_string: &["global.externalLabels.zone=edge-{{ .Release.Name }}"],
+            ..BASE
+        },
     ]
 }
 

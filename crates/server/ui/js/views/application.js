@@ -45,6 +45,7 @@ function headerHtml(app) {
   const syncWhy = syncOf(app) === 'OutOfSync'
     ? `${(st.resources || []).filter((r) => r.status === 'OutOfSync').length} resource(s) differ from Git`
     : syncOf(app) === 'Synced' ? `to ${target}${rev ? ` (${shortRev(rev)})` : ''}` : 'not compared yet';
+  const syncedRev = op?.syncResult?.revision || op?.operation?.sync?.revision || '';
   const by = op?.operation?.initiatedBy?.username || (op?.operation?.initiatedBy?.automated ? 'automated sync' : '');
   return `<div class="title"><h1 data-testid="app-name">${esc(app.metadata.name)}</h1>
       <span data-testid="app-sync">${badgeHtml(SYNC, syncOf(app))}</span>
@@ -55,8 +56,8 @@ function headerHtml(app) {
       <div class="status-cell"><div class="k">Sync status</div><div class="v">${badgeHtml(SYNC, syncOf(app))}</div><div class="why">${esc(syncWhy)}</div></div>
       <div class="status-cell"><div class="k">Health</div><div class="v">${badgeHtml(HEALTH, healthOf(app))}</div><div class="why">${esc(st.health?.message || HEALTH[healthOf(app)]?.hint || '')}</div></div>
       <div class="status-cell" data-testid="app-operation"><div class="k">Last sync</div><div class="v">${opInfo ? `<span class="badge ${opInfo.tone}" data-phase="${esc(op.phase)}">${opInfo.icon()}${esc(opInfo.label)}</span>` : '<span class="faint">never synced</span>'}</div>
-        <div class="why">${op ? esc([op.finishedAt ? ago(op.finishedAt) : (op.startedAt ? `started ${ago(op.startedAt)}` : ''), by ? `by ${by}` : '', op.message || ''].filter(Boolean).join(' · ')) : ''}</div></div>
-      <div class="status-cell"><div class="k">Revision</div><div class="v mono" data-testid="app-revision" title="${esc(rev || '')}">${esc(shortRev(rev) || '—')}</div><div class="why">target: ${esc(target)}</div></div>
+        <div class="why">${op && syncedRev ? `to <span class="mono" data-testid="app-synced-revision" title="${esc(syncedRev)}">${esc(shortRev(syncedRev))}</span> · ` : ''}${op ? esc([op.finishedAt ? ago(op.finishedAt) : (op.startedAt ? `started ${ago(op.startedAt)}` : ''), by ? `by ${by}` : '', op.message || ''].filter(Boolean).join(' · ')) : ''}</div></div>
+      <div class="status-cell"><div class="k">Git revision</div><div class="v mono" data-testid="app-revision" title="${esc(rev || '')}">${esc(shortRev(rev) || '—')}</div><div class="why">target: ${esc(target)}</div></div>
       <div class="status-cell"><div class="k">Source</div><div class="v">${esc(src.path || src.chart || '/')}</div><div class="why" title="${esc(src.repoURL || '')}">${esc(src.repoURL || '')}</div></div>
       <div class="status-cell"><div class="k">Destination</div><div class="v">${esc(clusterOf(app))}</div><div class="why">namespace: ${esc(dest.namespace || '—')}</div></div>
     </div>`;

@@ -198,6 +198,7 @@ export async function applicationsView(root) {
 
   try {
     const list = await api.applications();
+    performance.mark('ferrocd:applications-fetched');
     for (const a of list.items || []) apps.set(a.metadata.name, a);
   } catch (err) {
     body.replaceChildren(errorBox('The applications could not be loaded', err));

@@ -3,6 +3,7 @@
 //!
 //! - [`rbac`]: the `argocd-rbac-cm` policy model, pure.
 //! - [`auth`]: accounts, passwords, tokens, revocation, login rate limits, pure.
+//! - [`oidc`]: single sign-on with an OpenID Connect provider (`oidc.config`).
 //! - [`store`]: what is read from and written to the cluster.
 //! - [`api`]: the axum routes under `/api/v1`.
 //! - the web UI, static files compiled in and served on every other path.
@@ -14,6 +15,7 @@
 pub mod api;
 pub mod auth;
 mod error;
+pub mod oidc;
 pub mod rbac;
 mod server;
 pub mod store;

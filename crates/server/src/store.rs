@@ -16,6 +16,7 @@ use serde_json::{Value, json};
 
 use crate::auth::AuthSettings;
 use crate::error::ServerError;
+use crate::oidc::{OidcConfig, OidcError};
 use crate::rbac::{Policy, RbacError};
 
 /// `argocd-cm`: general settings and local accounts.
@@ -62,6 +63,9 @@ pub struct Snapshot {
     pub config: BTreeMap<String, String>,
     /// Project role policy lines that were skipped.
     pub policy_warnings: Vec<RbacError>,
+    /// `oidc.config` with its client secret resolved; `Ok(None)` when SSO is not configured,
+    /// an error when it is configured wrongly (local logins still work then).
+    pub oidc: Result<Option<OidcConfig>, OidcError>,
 }
 
 /// Access to the control-plane cluster.
@@ -296,9 +300,16 @@ impl Store {
             .into_iter()
             .map(|(k, v)| (k, v.0))
             .collect();
-        let auth = AuthSettings::from_data(&config, &secret).map_err(ServerError::Auth)?;
+        let mut auth = AuthSettings::from_data(&config, &secret).map_err(ServerError::Auth)?;
         let rbac_value = serde_json::to_value(&rbac).unwrap_or(Value::Null);
         let mut policy = Policy::from_config_map(&rbac_value).map_err(ServerError::Rbac)?;
+        auth.scopes = policy.scopes().to_vec();
+        let oidc = self.load_oidc(&config, &secret).await;
+        match &oidc {
+            Ok(Some(c)) => auth.oidc_issuer = Some(c.issuer.clone()),
+            Ok(None) => {}
+            Err(e) => tracing::warn!(error = %e, "single sign-on is off: oidc.config is invalid"),
+        }
         let list = self
             .projects()
             .list(&ListParams::default())
@@ -327,7 +338,50 @@ impl Store {
             projects,
             config,
             policy_warnings,
+            oidc,
         })
+    }
+
+    /// `oidc.config`, with the client secret read from `argocd-secret` or the labelled
+    /// Secret it references.
+    async fn load_oidc(
+        &self,
+        config: &BTreeMap<String, String>,
+        secret: &BTreeMap<String, Vec<u8>>,
+    ) -> Result<Option<OidcConfig>, OidcError> {
+        let Some(mut oidc) = OidcConfig::parse(config.get("oidc.config").map_or("", |s| s))? else {
+            return Ok(None);
+        };
+        let other = match oidc.referenced_secret() {
+            None => None,
+            Some(name) => {
+                let found = self
+                    .secrets()
+                    .get_opt(name)
+                    .await
+                    .map_err(|e| OidcError::Config {
+                        field: "oidc.config clientSecret".into(),
+                        message: format!("reading Secret {name:?}: {e}"),
+                    })?;
+                // Argo CD only reads Secrets that say they belong to it.
+                found
+                    .filter(|s| {
+                        s.metadata
+                            .labels
+                            .as_ref()
+                            .and_then(|l| l.get("app.kubernetes.io/part-of"))
+                            .is_some_and(|v| v == "argocd")
+                    })
+                    .and_then(|s| s.data)
+                    .map(|d| {
+                        d.into_iter()
+                            .map(|(k, v)| (k, v.0))
+                            .collect::<BTreeMap<_, _>>()
+                    })
+            }
+        };
+        oidc.resolve(secret, other.as_ref())?;
+        Ok(Some(oidc))
     }
 }
 

@@ -63,3 +63,122 @@ fn not_found() -> Response<Body> {
     *response.status_mut() = StatusCode::NOT_FOUND;
     response
 }
+
+#[cfg(test)]
+mod tests {
+    use axum::http::Request;
+    use http_body_util::BodyExt as _;
+    use tower::ServiceExt as _;
+
+    use super::*;
+
+    async fn get(path: &str) -> (StatusCode, String, String) {
+        let response = router()
+            .oneshot(
+                Request::builder()
+                    .uri(path)
+                    .body(Body::empty())
+                    .expect("request"),
+            )
+            .await
+            .expect("response");
+        let status = response.status();
+        let content_type = response
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string();
+        let body = response
+            .into_body()
+            .collect()
+            .await
+            .expect("body")
+            .to_bytes();
+        (
+            status,
+            content_type,
+            String::from_utf8_lossy(&body).into_owned(),
+        )
+    }
+
+    #[tokio::test]
+    async fn assets_are_served_with_their_content_type() {
+        let (status, content_type, body) = get("/js/main.js").await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(content_type.contains("javascript"), "{content_type}");
+        assert!(body.contains("import"), "{body}");
+        let (status, content_type, _) = get("/css/base.css").await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(content_type, "text/css");
+        let (_, content_type, _) = get("/favicon.svg").await;
+        assert_eq!(content_type, "image/svg+xml");
+    }
+
+    #[tokio::test]
+    async fn unknown_paths_fall_back_to_the_app_shell() {
+        for path in [
+            "/",
+            "/applications",
+            "/applications/mlflow-dev?tab=history",
+            "/no/such/page.html",
+        ] {
+            let (status, content_type, body) = get(path).await;
+            assert_eq!(status, StatusCode::OK, "{path}");
+            assert_eq!(content_type, "text/html", "{path}");
+            assert!(body.contains("/js/main.js"), "{path}: {body}");
+        }
+    }
+
+    #[tokio::test]
+    async fn api_paths_never_fall_back() {
+        for path in ["/api/v1/nope", "/api/v1/applications/x/unknown", "/api/"] {
+            let (status, _, body) = get(path).await;
+            assert_eq!(status, StatusCode::NOT_FOUND, "{path}");
+            assert!(!body.contains("<html"), "{path}: {body}");
+        }
+    }
+
+    #[test]
+    fn every_module_the_ui_imports_is_embedded() {
+        // A typo in an import path would only show in the browser: check them here.
+        let mut missing = Vec::new();
+        for path in Assets::iter() {
+            if !path.ends_with(".js") {
+                continue;
+            }
+            let Some(file) = Assets::get(&path) else {
+                continue;
+            };
+            let text = String::from_utf8_lossy(&file.data).into_owned();
+            let dir = std::path::Path::new(path.as_ref())
+                .parent()
+                .map(std::path::Path::to_path_buf)
+                .unwrap_or_default();
+            for line in text.lines() {
+                let Some(spec) = line
+                    .split(" from '")
+                    .nth(1)
+                    .and_then(|rest| rest.split('\'').next())
+                else {
+                    continue;
+                };
+                let mut target = dir.clone();
+                for part in spec.split('/') {
+                    match part {
+                        "." => {}
+                        ".." => {
+                            target.pop();
+                        }
+                        other => target.push(other),
+                    }
+                }
+                let target = target.to_string_lossy().replace('\\', "/");
+                if Assets::get(&target).is_none() {
+                    missing.push(format!("{path} imports {spec}"));
+                }
+            }
+        }
+        assert!(missing.is_empty(), "{missing:#?}");
+    }
+}

@@ -8,13 +8,16 @@
 mod accounts;
 mod applications;
 mod clusters;
+pub mod openapi;
 mod projects;
 mod query;
 mod repositories;
 mod session;
+mod sso;
 mod stream;
 pub mod tree;
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -26,7 +29,11 @@ use serde_json::Value;
 
 use crate::auth::{Authenticator, Identity, LimiterOptions};
 use crate::error::ApiError;
+use crate::oidc::Providers;
 use crate::store::{Snapshot, Store};
+
+/// How many used SSO login states are remembered at most.
+const MAX_SPENT_LOGIN_STATES: usize = 100_000;
 
 /// Renders the desired manifests of an Application; the binary plugs the render pipeline in.
 /// The server itself never renders.
@@ -83,6 +90,8 @@ impl std::fmt::Debug for ApiOptions {
 struct Inner {
     store: Store,
     auth: Authenticator,
+    providers: Providers,
+    spent_login_states: parking_lot::Mutex<HashMap<String, i64>>,
     options: ApiOptions,
     snapshot: tokio::sync::Mutex<Option<(Instant, Arc<Snapshot>)>>,
     closing: tokio::sync::watch::Sender<bool>,
@@ -106,6 +115,8 @@ impl AppState {
     pub fn new(store: Store, options: ApiOptions) -> AppState {
         AppState(Arc::new(Inner {
             auth: Authenticator::new(options.login_limits.clone()),
+            providers: Providers::default(),
+            spent_login_states: parking_lot::Mutex::default(),
             store,
             options,
             snapshot: tokio::sync::Mutex::new(None),
@@ -134,6 +145,30 @@ impl AppState {
 
     pub(crate) fn options(&self) -> &ApiOptions {
         &self.0.options
+    }
+
+    /// The identity providers met so far (discovery and keys, cached).
+    pub(crate) fn providers(&self) -> &Providers {
+        &self.0.providers
+    }
+
+    /// Marks an SSO login state as used; false when it was used already. Entries are kept
+    /// until the state would have expired anyway.
+    pub(crate) fn spend_login_state(&self, state: &str, exp: i64, now: i64) -> bool {
+        let mut spent = self.0.spent_login_states.lock();
+        spent.retain(|_, until| *until > now);
+        if spent.contains_key(state) {
+            return false;
+        }
+        if spent.len() >= MAX_SPENT_LOGIN_STATES {
+            // Only signed, unexpired states get here; keep the newest half.
+            let mut by_expiry: Vec<i64> = spent.values().copied().collect();
+            by_expiry.sort_unstable();
+            let cut = by_expiry[by_expiry.len() / 2];
+            spent.retain(|_, until| *until > cut);
+        }
+        spent.insert(state.to_string(), exp);
+        true
     }
 
     /// Settings, policy and projects, reread when older than the TTL.
@@ -347,6 +382,10 @@ pub fn router(state: AppState) -> Router {
             get(clusters::get_one).delete(clusters::delete_one),
         )
         .fallback(|| async { ApiError::not_found("no such API route") })
-        .with_state(state);
-    Router::new().nest("/api/v1", v1)
+        .with_state(state.clone());
+    Router::new()
+        .route("/auth/login", get(sso::login))
+        .route("/auth/callback", get(sso::callback))
+        .with_state(state)
+        .nest("/api/v1", v1)
 }

@@ -131,7 +131,10 @@ pub(crate) async fn user_info(
         Ok(identity) => Ok(Json(json!({
             "loggedIn": true,
             "username": identity.username,
-            "iss": identity.claims.as_ref().map(|c| c.iss.clone()).unwrap_or_default(),
+            "iss": identity.claims.as_ref().map(|c| match &c.sso {
+                Some(sso) => sso.issuer.clone(),
+                None => c.iss.clone(),
+            }).unwrap_or_default(),
             "groups": identity.subject.groups,
         }))),
         Err(_) => Ok(Json(json!({ "loggedIn": false }))),
@@ -154,7 +157,17 @@ pub(crate) async fn settings(State(state): State<AppState>) -> Result<Json<Value
         .clone()
         .or_else(|| get("url"))
         .unwrap_or_default();
-    Ok(Json(json!({
+    // As Argo CD: what the login page needs to offer SSO, never the client secret.
+    let oidc_config = match &snapshot.oidc {
+        Ok(Some(c)) => json!({
+            "name": c.name,
+            "issuer": c.issuer,
+            "clientID": c.client_id,
+            "scopes": c.requested_scopes,
+        }),
+        _ => Value::Null,
+    };
+    let mut body = json!({
         "url": url,
         "appLabelKey": get("application.instanceLabelKey").unwrap_or_else(|| "app.kubernetes.io/instance".into()),
         "statusBadgeEnabled": get("statusbadge.enabled").as_deref() == Some("true"),
@@ -164,5 +177,9 @@ pub(crate) async fn settings(State(state): State<AppState>) -> Result<Json<Value
         "uiBannerContent": get("ui.bannercontent").unwrap_or_default(),
         "controllerNamespace": state.store().namespace(),
         "trackingMethod": get("application.resourceTrackingMethod").unwrap_or_else(|| "annotation".into()),
-    })))
+    });
+    if !oidc_config.is_null() {
+        body["oidcConfig"] = oidc_config;
+    }
+    Ok(Json(body))
 }

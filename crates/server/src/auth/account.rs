@@ -140,6 +140,12 @@ pub struct AuthSettings {
     pub anonymous_enabled: bool,
     /// `server.secretkey`.
     pub signing_key: SigningKey,
+    /// The claims whose values are groups (`scopes` of `argocd-rbac-cm`, `[groups]` by
+    /// default); set by whoever also reads the RBAC policy.
+    pub scopes: Vec<String>,
+    /// The issuer of `oidc.config` when single sign-on is configured; sessions of other
+    /// issuers (or any, when it is `None`) are refused.
+    pub oidc_issuer: Option<String>,
 }
 
 impl AuthSettings {
@@ -240,6 +246,8 @@ impl AuthSettings {
             session_duration,
             anonymous_enabled,
             signing_key,
+            scopes: vec!["groups".to_string()],
+            oidc_issuer: None,
         })
     }
 }

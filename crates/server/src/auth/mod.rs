@@ -8,6 +8,10 @@
 //! | `<account>` | login | not expired, not logged out, the account is enabled and may log in, its password has not changed since `iat` |
 //! | `<account>:apiKey` | account token creation | its ID is listed in `accounts.<account>.tokens` and the account has `apiKey` |
 //! | `proj:<project>:<role>` | project role token creation | its ID (or `iat`) is listed in the role's `jwtTokens` or `status.jwtTokensByRole` |
+//! | the provider's `sub`, with an `sso` claim | single sign-on | not expired, not logged out, `oidc.config` still names the same issuer |
+//!
+//! A single sign-on session's RBAC subject is the provider's `sub`, and its groups are the
+//! values of the claims `scopes` names (`[groups]` by default, often `[groups, email]`).
 
 pub mod account;
 pub mod limiter;
@@ -23,7 +27,7 @@ pub use account::{
     ADMIN, Account, AccountToken, AuthSettings, Capability, PasswordHash, SigningKey,
 };
 pub use limiter::{LimiterOptions, LoginLimiter};
-pub use token::{Claims, ISSUER, TokenError, TokenSigner};
+pub use token::{Claims, ISSUER, SsoClaims, TokenError, TokenSigner};
 
 use crate::rbac::Subject;
 
@@ -77,6 +81,8 @@ pub enum IdentityKind {
     AccountToken,
     /// A project role's token.
     ProjectToken,
+    /// A single sign-on session.
+    SsoSession,
     /// No token; anonymous access is enabled.
     Anonymous,
 }
@@ -201,6 +207,27 @@ impl Authenticator {
         Ok((token, claims))
     }
 
+    /// Issues a session for a user the identity provider vouched for (the ID token is
+    /// verified already).
+    pub fn issue_sso_session(
+        settings: &AuthSettings,
+        sso: SsoClaims,
+        now: i64,
+    ) -> Result<(String, Claims), AuthError> {
+        let exp = now.saturating_add(settings.session_duration.as_secs() as i64);
+        let mut claims = new_claims(
+            sso.subject.clone(),
+            now,
+            Some(exp),
+            uuid::Uuid::new_v4().to_string(),
+        );
+        claims.sso = Some(sso);
+        let token = TokenSigner::new(settings.signing_key.expose())
+            .sign(&claims)
+            .map_err(|_| AuthError::Signing)?;
+        Ok((token, claims))
+    }
+
     /// Checks a bearer token (`None` when the request had none).
     pub fn authenticate(
         &self,
@@ -232,6 +259,25 @@ impl Authenticator {
             })?;
         if self.is_revoked(&claims.jti, now) {
             return Err(AuthError::Revoked);
+        }
+        if let Some(sso) = &claims.sso {
+            if settings.oidc_issuer.as_deref() != Some(sso.issuer.as_str()) {
+                return Err(AuthError::InvalidToken {
+                    reason: "single sign-on with this issuer is not configured",
+                });
+            }
+            if let Some(reason) = sso_subject_problem(settings, &sso.subject) {
+                return Err(AuthError::InvalidToken { reason });
+            }
+            return Ok(Identity {
+                username: sso.display_name(),
+                subject: Subject {
+                    user: sso.subject.clone(),
+                    groups: sso.groups(&settings.scopes),
+                },
+                kind: IdentityKind::SsoSession,
+                claims: Some(claims),
+            });
         }
         if let Some(rest) = claims.sub.strip_prefix("proj:") {
             let Some((project, role)) = rest.split_once(':') else {
@@ -309,6 +355,20 @@ impl Authenticator {
     }
 }
 
+/// Why a provider's subject cannot be an RBAC user: empty, the name of a local account
+/// (`admin` would inherit `role:admin`) or a project-role subject.
+pub fn sso_subject_problem(settings: &AuthSettings, subject: &str) -> Option<&'static str> {
+    if subject.is_empty() {
+        Some("single sign-on session without subject")
+    } else if settings.accounts.contains_key(subject) || subject == ADMIN {
+        Some("the provider's subject is the name of a local account")
+    } else if subject.starts_with("proj:") || subject.ends_with(":apiKey") {
+        Some("the provider's subject looks like a token subject")
+    } else {
+        None
+    }
+}
+
 /// A bcrypt hash of a random password, made once, to verify against for unknown accounts.
 fn dummy_hash() -> &'static PasswordHash {
     static DUMMY: std::sync::OnceLock<PasswordHash> = std::sync::OnceLock::new();
@@ -326,6 +386,7 @@ fn new_claims(sub: String, now: i64, exp: Option<i64>, jti: String) -> Claims {
         nbf: now,
         exp,
         jti,
+        sso: None,
     }
 }
 

@@ -255,6 +255,7 @@ fn forged_tokens_are_rejected() {
             nbf: NOW,
             exp: None,
             jti: "x".into(),
+            sso: None,
         })
         .expect("signs");
     assert!(matches!(
@@ -262,4 +263,98 @@ fn forged_tokens_are_rejected() {
         Err(AuthError::InvalidToken { .. })
     ));
     assert!(auth.authenticate(&s, &[], Some("garbage"), NOW).is_err());
+}
+
+fn sso(issuer: &str) -> SsoClaims {
+    let claims = serde_json::json!({
+        "email": "dana@ml.example.com",
+        "groups": ["ml-engineers", "gpu-users"],
+        "name": "Dana",
+    });
+    SsoClaims {
+        issuer: issuer.into(),
+        subject: "u-4711".into(),
+        claims: claims.as_object().cloned().unwrap_or_default(),
+    }
+}
+
+#[test]
+fn sso_sessions_carry_groups_by_scopes_and_end_with_logout_or_config() {
+    let mut s = settings(&[]);
+    s.oidc_issuer = Some("https://sso.ml.example.com".into());
+    let auth = Authenticator::new(limits());
+    let (token, claims) =
+        Authenticator::issue_sso_session(&s, sso("https://sso.ml.example.com"), NOW)
+            .expect("issues");
+    assert_eq!(claims.exp, Some(NOW + 24 * 3600));
+    let id = auth
+        .authenticate(&s, &[], Some(&token), NOW + 1)
+        .expect("valid");
+    assert_eq!(id.kind, IdentityKind::SsoSession);
+    assert_eq!(id.username, "dana@ml.example.com");
+    assert_eq!(id.subject.user, "u-4711");
+    assert_eq!(id.subject.groups, vec!["ml-engineers", "gpu-users"]);
+    // scopes: [groups, email] makes the email a group too
+    s.scopes = vec!["groups".into(), "email".into()];
+    let id = auth
+        .authenticate(&s, &[], Some(&token), NOW + 1)
+        .expect("valid");
+    assert_eq!(
+        id.subject.groups,
+        vec!["ml-engineers", "gpu-users", "dana@ml.example.com"]
+    );
+    s.scopes = vec!["email".into()];
+    let id = auth
+        .authenticate(&s, &[], Some(&token), NOW + 1)
+        .expect("valid");
+    assert_eq!(id.subject.groups, vec!["dana@ml.example.com"]);
+    // expiry
+    assert_eq!(
+        auth.authenticate(&s, &[], Some(&token), NOW + 24 * 3600),
+        Err(AuthError::Expired)
+    );
+    // another issuer, or SSO switched off
+    let mut other = s.clone();
+    other.oidc_issuer = Some("https://elsewhere.example.com".into());
+    assert!(matches!(
+        auth.authenticate(&other, &[], Some(&token), NOW + 1),
+        Err(AuthError::InvalidToken { .. })
+    ));
+    other.oidc_issuer = None;
+    assert!(matches!(
+        auth.authenticate(&other, &[], Some(&token), NOW + 1),
+        Err(AuthError::InvalidToken { .. })
+    ));
+    // logout
+    auth.revoke(&claims, NOW + 2);
+    assert_eq!(
+        auth.authenticate(&s, &[], Some(&token), NOW + 3),
+        Err(AuthError::Revoked)
+    );
+}
+
+#[test]
+fn sso_subject_named_like_a_local_account_is_refused() {
+    let mut s = settings(&[]);
+    s.oidc_issuer = Some("https://sso.ml.example.com".into());
+    for subject in [
+        "admin",
+        "alice",
+        "proj:ml-platform:deployer",
+        "mlflow-ci:apiKey",
+        "",
+    ] {
+        let mut claims = sso("https://sso.ml.example.com");
+        claims.subject = subject.into();
+        let (token, _) = Authenticator::issue_sso_session(&s, claims, NOW).expect("issues");
+        assert!(
+            matches!(
+                Authenticator::new(limits()).authenticate(&s, &[], Some(&token), NOW + 1),
+                Err(AuthError::InvalidToken { .. })
+            ),
+            "{subject}"
+        );
+        assert!(sso_subject_problem(&s, subject).is_some(), "{subject}");
+    }
+    assert_eq!(sso_subject_problem(&s, "u-4711"), None);
 }

@@ -24,6 +24,60 @@ pub struct Claims {
     pub exp: Option<i64>,
     /// Token ID.
     pub jti: String,
+    /// What the identity provider said about the user, for single sign-on sessions only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sso: Option<SsoClaims>,
+}
+
+/// The identity provider's word on a single sign-on user, kept in the session token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SsoClaims {
+    /// The provider's issuer URL.
+    pub issuer: String,
+    /// The provider's `sub`: the RBAC user.
+    pub subject: String,
+    /// The ID token's claims about the user that are strings, booleans or lists of strings
+    /// (`groups`, `email`, `name`…); RBAC `scopes` name which of them are groups.
+    #[serde(default)]
+    pub claims: serde_json::Map<String, serde_json::Value>,
+}
+
+impl SsoClaims {
+    /// The values of the claims named by `scopes` (`[groups, email]`): a string is one value, a
+    /// list of strings each of its items.
+    pub fn groups(&self, scopes: &[String]) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for scope in scopes {
+            let values: Vec<&str> = match self.claims.get(scope) {
+                Some(serde_json::Value::String(s)) => vec![s.as_str()],
+                Some(serde_json::Value::Array(items)) => {
+                    items.iter().filter_map(serde_json::Value::as_str).collect()
+                }
+                _ => Vec::new(),
+            };
+            for v in values {
+                if !v.is_empty() && !out.iter().any(|o| o == v) {
+                    out.push(v.to_string());
+                }
+            }
+        }
+        out
+    }
+
+    /// The name shown in audit lines and `initiatedBy`: `email`, else `preferred_username`,
+    /// else `name`, else the subject.
+    pub fn display_name(&self) -> String {
+        ["email", "preferred_username", "name"]
+            .iter()
+            .find_map(|k| {
+                self.claims
+                    .get(*k)
+                    .and_then(serde_json::Value::as_str)
+                    .filter(|s| !s.is_empty())
+            })
+            .unwrap_or(&self.subject)
+            .to_string()
+    }
 }
 
 /// Why a token is not accepted.
@@ -103,6 +157,7 @@ mod tests {
             nbf: 1_000,
             exp,
             jti: "a1".into(),
+            sso: None,
         }
     }
 

@@ -217,6 +217,12 @@ impl Controller {
         self.shared.apps.lock().values().cloned().collect()
     }
 
+    /// The shared state, for the crate's own tests.
+    #[cfg(test)]
+    pub(crate) fn shared(&self) -> Arc<Shared> {
+        self.shared.clone()
+    }
+
     /// Number of reconciliations waiting in the queue.
     pub fn queue_len(&self) -> usize {
         self.shared.queue.len()
@@ -466,8 +472,6 @@ async fn watch_applications(shared: Arc<Shared>, namespace: String) {
     while let Some(event) = stream.next().await {
         match event {
             Ok(watcher::Event::Apply(obj)) | Ok(watcher::Event::InitApply(obj)) => {
-                let initial = false;
-                let _ = initial;
                 if let Some(app) = app_from(&obj) {
                     let key = (
                         app.metadata.namespace.clone().unwrap_or_default(),
@@ -529,7 +533,9 @@ fn app_from(obj: &DynamicObject) -> Option<Application> {
 fn on_app_changed(shared: &Arc<Shared>, key: AppRef, mut app: Application) {
     {
         // A watch event written before an operation finished must not hide the outcome
-        // the operation wrote through (same operation, still Running in the event).
+        // the operation wrote through (same operation, still Running in the event). Start
+        // times have a one-second resolution: the operation itself must match too, or the
+        // next operation's progress would be hidden behind the previous outcome.
         let apps = shared.apps.lock();
         if let Some(known) = apps.get(&key).and_then(|a| a.status.as_ref())
             && let Some(known_op) = known.operation_state.as_ref()
@@ -538,6 +544,7 @@ fn on_app_changed(shared: &Arc<Shared>, key: AppRef, mut app: Application) {
             && let Some(op) = status.operation_state.as_ref()
             && op.finished_at.is_none()
             && op.started_at == known_op.started_at
+            && op.operation == known_op.operation
         {
             status.operation_state = Some(known_op.clone());
             status.history = known.history.clone();

@@ -17,7 +17,7 @@ use ferrocd_sync::{
 };
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
-use tracing::{info, warn};
+use tracing::{debug, info, warn};
 
 use crate::controller::{AppRef, Shared};
 use crate::metrics::SyncLabels;
@@ -26,10 +26,21 @@ use crate::status::now;
 
 /// Field manager of `status.operationState` and `status.history`.
 const OPERATION_MANAGER: &str = "ferrocd-operation";
+/// The message of a rollback refused because automated sync is on.
+pub(crate) const ROLLBACK_REFUSED: &str = "rollback cannot be initiated when automated sync is enabled: automated sync would undo it at once; disable it (spec.syncPolicy.automated) and request the rollback again";
+/// How many times a conflicting write of the operation request is retried.
+const CLEAR_ATTEMPTS: u32 = 5;
 /// Default number of history entries kept (`spec.revisionHistoryLimit`).
 const DEFAULT_HISTORY_LIMIT: usize = 10;
 
 /// Starts `operation` for `app` in the background, unless one is running already.
+///
+/// `app` is the snapshot the caller decided on, read before a comparison that can take
+/// seconds; if meanwhile an operation finished or a request changed, the decision is stale:
+/// nothing starts and the application is queued again to decide on what is true now.
+/// (Regression: a reconciliation that read `Running` before an operation finished
+/// "resumed" the finished operation after it, ran it twice and wiped the request made
+/// right after it.)
 pub(crate) fn start(
     shared: Arc<Shared>,
     key: AppRef,
@@ -38,18 +49,72 @@ pub(crate) fn start(
     resumed: Option<OperationState>,
 ) {
     let cancel = CancelHandle::new();
-    {
+    let current = {
         let mut running = shared.operations.lock();
         if running.contains_key(&key) {
             return;
         }
-        running.insert(key.clone(), cancel.clone());
-    }
+        // An operation removes itself from `running` only after its outcome is written
+        // through to the controller's copy: the copy read here knows every finished one.
+        let current = shared.app(&key);
+        match current {
+            Some(current) if stale_decision(&app, &current, &operation).is_none() => {
+                running.insert(key.clone(), cancel.clone());
+                current
+            }
+            Some(current) => {
+                let why = stale_decision(&app, &current, &operation).unwrap_or_default();
+                debug!(app = %key.1, why, "operation not started: decided on a stale copy");
+                drop(running);
+                shared.enqueue(key);
+                return;
+            }
+            None => return,
+        }
+    };
     tokio::spawn(async move {
-        run(&shared, &key, app, operation, resumed, cancel).await;
+        run(&shared, &key, current, operation, resumed, cancel).await;
         shared.operations.lock().remove(&key);
         shared.enqueue(key);
     });
+}
+
+/// Why starting `operation`, decided on `snapshot`, would be wrong now that the
+/// controller's copy is `current` (None when the decision still holds).
+pub(crate) fn stale_decision(
+    snapshot: &Application,
+    current: &Application,
+    operation: &Operation,
+) -> Option<&'static str> {
+    let mark = |app: &Application| {
+        app.status
+            .as_ref()
+            .and_then(|s| s.operation_state.as_ref())
+            .map(|s| {
+                (
+                    s.phase,
+                    s.started_at.clone(),
+                    s.finished_at.clone(),
+                    s.operation.clone(),
+                )
+            })
+    };
+    if mark(snapshot) != mark(current) {
+        return Some("the operation state changed");
+    }
+    if snapshot.operation != current.operation {
+        return Some("the operation request changed");
+    }
+    if snapshot.spec != current.spec {
+        return Some("the spec changed");
+    }
+    let requested = snapshot.operation.as_ref() == Some(operation);
+    let resuming =
+        mark(snapshot).is_some_and(|m| m.0 == Some(OperationPhase::Running) && m.3 == *operation);
+    if !requested && !resuming && current.operation.is_some() {
+        return Some("an operation is requested");
+    }
+    None
 }
 
 async fn run(
@@ -72,19 +137,27 @@ async fn run(
         sync_result: resumed.as_ref().and_then(|s| s.sync_result.clone()),
         ..Default::default()
     };
+    if resumed.is_none() && is_rollback(&operation) && app.spec.automated().is_some() {
+        // Automated sync would undo the rollback at once (Argo CD refuses it too).
+        state.phase = Some(OperationPhase::Error);
+        state.message = Some(ROLLBACK_REFUSED.to_string());
+        state.finished_at = Some(now());
+        info!(app = %app.name(), "rollback refused: automated sync is enabled");
+        finish(shared, key, &app, &state, None).await;
+        clear_request(shared, &app, &operation).await;
+        return;
+    }
     if let Err(e) = write_operation(shared, &app, &state, None).await {
         warn!(app = %app.name(), error = %e, "writing operation state");
     }
-    if app.operation.is_some()
-        && let Err(e) = crate::reconcile::patch_app(shared, &app, &json!({"operation": null})).await
-    {
-        warn!(app = %app.name(), error = %e, "clearing the operation request");
-    }
+    clear_request(shared, &app, &operation).await;
 
     let sync = operation.sync.clone().unwrap_or_default();
     // A rollback (or a sync to another revision) renders the requested source/revision.
+    // An empty source (what remains of an earlier operation's source in some servers'
+    // apply merges) overrides nothing.
     let mut target = app.clone();
-    if let Some(source) = sync.source.clone() {
+    if let Some(source) = sync.source.clone().filter(|s| !s.repo_url.is_empty()) {
         target.spec.source = Some(source);
         target.spec.sources.clear();
     }
@@ -232,6 +305,69 @@ async fn run(
     });
     info!(app = %app.name(), phase = %outcome.phase, message = %outcome.message, "sync finished");
     finish(shared, key, &app, &state, history).await;
+}
+
+/// Whether `operation` is a rollback: a sync to an earlier source from the history (what
+/// `ferrocd app rollback`, `argocd app rollback` and the API write), or one whose reason
+/// says so.
+pub(crate) fn is_rollback(operation: &Operation) -> bool {
+    let reason = operation.info.iter().any(|e| {
+        e.name == "Reason"
+            && e.value
+                .as_deref()
+                .is_some_and(|v| v.starts_with("Rollback"))
+    });
+    let sync = operation.sync.as_ref();
+    let source = sync.is_some_and(|s| {
+        s.source
+            .as_ref()
+            .is_some_and(|src| !src.repo_url.is_empty())
+            || !s.sources.is_empty()
+    });
+    reason || source
+}
+
+/// Removes the operation request `operation` from the Application, and only that one: a
+/// request written meanwhile (the next sync, a rollback) stays for the next reconciliation.
+/// The removal is conditional on the resourceVersion read with the request.
+async fn clear_request(shared: &Shared, app: &Application, operation: &Operation) {
+    let key = ferrocd_model::ResourceKey {
+        group: "argoproj.io".to_string(),
+        kind: "Application".to_string(),
+        namespace: app.metadata.namespace.clone().unwrap_or_default(),
+        name: app.name().to_string(),
+    };
+    for attempt in 0..CLEAR_ATTEMPTS {
+        let live = match shared.control_plane.get(&key).await {
+            Ok(Some(live)) => live,
+            Ok(None) => return,
+            Err(e) => {
+                warn!(app = %app.name(), attempt, error = %e, "reading the operation request");
+                tokio::time::sleep(Duration::from_millis(100 * u64::from(attempt + 1))).await;
+                continue;
+            }
+        };
+        let requested = live
+            .get("operation")
+            .filter(|o| !o.is_null())
+            .and_then(|o| serde_json::from_value::<Operation>(o.clone()).ok());
+        if requested.as_ref() != Some(operation) {
+            return;
+        }
+        let version = live
+            .pointer("/metadata/resourceVersion")
+            .cloned()
+            .unwrap_or(Value::Null);
+        let patch = json!({"metadata": {"resourceVersion": version}, "operation": null});
+        match shared.control_plane.merge_patch(&key, &patch).await {
+            Ok(_) => return,
+            Err(e) if e.code() == 409 => continue,
+            Err(e) => {
+                warn!(app = %app.name(), attempt, error = %e, "clearing the operation request");
+                tokio::time::sleep(Duration::from_millis(100 * u64::from(attempt + 1))).await;
+            }
+        }
+    }
 }
 
 /// Renders at the operation's revision, compares, and plans.
@@ -448,4 +584,303 @@ async fn write_operation(
         status["history"] = json!(h);
     }
     crate::reconcile::apply_status(shared, app, status, OPERATION_MANAGER).await
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Instant;
+
+    use ferrocd_cluster::testing::TestCluster;
+    use ferrocd_model::{ApplicationSource, OperationInitiator, SyncOperation};
+    use ferrocd_source::testing::git;
+
+    use super::*;
+    use crate::{Controller, ControllerConfig, Metrics};
+
+    fn app(value: Value) -> Application {
+        serde_json::from_value(value).expect("application")
+    }
+
+    fn by(user: &str) -> Operation {
+        Operation {
+            sync: Some(SyncOperation::default()),
+            initiated_by: Some(OperationInitiator {
+                username: Some(user.to_string()),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }
+    }
+
+    fn with_state(mut app: Application, phase: OperationPhase, finished: bool) -> Application {
+        let status = app.status.get_or_insert_with(Default::default);
+        status.operation_state = Some(OperationState {
+            operation: by("alice"),
+            phase: Some(phase),
+            started_at: Some("2026-01-05T10:00:00Z".to_string()),
+            finished_at: finished.then(|| "2026-01-05T10:00:01Z".to_string()),
+            ..Default::default()
+        });
+        app
+    }
+
+    fn base() -> Application {
+        app(
+            json!({"metadata": {"name": "fraud-prod", "namespace": "argocd"},
+            "spec": {"project": "default",
+                "source": {"repoURL": "https://git.example.com/ml/serving.git", "path": "serving"},
+                "destination": {"server": "https://kubernetes.default.svc", "namespace": "prod"}}}),
+        )
+    }
+
+    #[test]
+    fn a_resume_decided_before_the_operation_finished_is_stale() {
+        let running = with_state(base(), OperationPhase::Running, false);
+        let finished = with_state(base(), OperationPhase::Succeeded, true);
+        assert_eq!(
+            stale_decision(&running, &finished, &by("alice")),
+            Some("the operation state changed")
+        );
+        assert_eq!(stale_decision(&running, &running, &by("alice")), None);
+    }
+
+    #[test]
+    fn a_request_replaced_or_added_meanwhile_makes_the_decision_stale() {
+        let mut snapshot = with_state(base(), OperationPhase::Succeeded, true);
+        snapshot.operation = Some(by("bob"));
+        let mut current = snapshot.clone();
+        assert_eq!(stale_decision(&snapshot, &current, &by("bob")), None);
+        current.operation = Some(by("carol"));
+        assert_eq!(
+            stale_decision(&snapshot, &current, &by("bob")),
+            Some("the operation request changed")
+        );
+        // An automated sync decided before a request arrived yields to the request.
+        let automated = Operation {
+            initiated_by: Some(OperationInitiator {
+                automated: Some(true),
+                ..Default::default()
+            }),
+            ..by("")
+        };
+        let quiet = with_state(base(), OperationPhase::Succeeded, true);
+        let mut requested = quiet.clone();
+        requested.operation = Some(by("bob"));
+        assert!(stale_decision(&quiet, &requested, &automated).is_some());
+        assert_eq!(stale_decision(&quiet, &quiet, &automated), None);
+        // Automated sync switched off meanwhile.
+        let mut changed = quiet.clone();
+        changed.spec.project = "ml-platform".to_string();
+        assert_eq!(
+            stale_decision(&quiet, &changed, &automated),
+            Some("the spec changed")
+        );
+    }
+
+    #[test]
+    fn rollbacks_are_recognised_by_source_or_reason() {
+        assert!(!is_rollback(&by("alice")));
+        let mut op = by("alice");
+        op.sync = Some(SyncOperation {
+            revision: Some("4f1c2e9".to_string()),
+            source: Some(ApplicationSource {
+                repo_url: "https://git.example.com/ml/serving.git".to_string(),
+                ..Default::default()
+            }),
+            ..Default::default()
+        });
+        assert!(is_rollback(&op));
+        // What an apply merge leaves of an earlier source is no rollback.
+        op.sync = Some(SyncOperation {
+            source: Some(ApplicationSource::default()),
+            ..Default::default()
+        });
+        assert!(!is_rollback(&op));
+        op.info = vec![
+            serde_json::from_value(json!({"name": "Reason", "value": "Rollback to deployment 3"}))
+                .expect("info"),
+        ];
+        assert!(is_rollback(&op));
+    }
+
+    async fn wait_for(what: &str, mut check: impl AsyncFnMut() -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(45);
+        while !check().await {
+            assert!(Instant::now() < deadline, "timed out waiting for {what}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Regression: a reconciliation read the Application while an operation was running,
+    /// compared for a while, then found no operation running and "resumed" the finished
+    /// one from its stale copy: the operation ran twice (an extra history entry) and its
+    /// clearing of the request wiped the request made right after it finished.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_stale_copy_neither_reruns_a_finished_operation_nor_drops_the_next_request() {
+        let tc = TestCluster::start().await;
+        let cluster = tc.cluster.clone();
+        cluster
+            .install_crds(&ferrocd_model::crds(), Duration::from_secs(10))
+            .await
+            .expect("CRDs");
+        let ns = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "argocd"}});
+        cluster
+            .apply(&ns, &Default::default())
+            .await
+            .expect("namespace");
+        let repo = tempfile::tempdir().expect("repo");
+        let dir = repo.path();
+        git(dir, &["init", "-q", "-b", "main"]);
+        std::fs::create_dir_all(dir.join("serving")).expect("mkdir");
+        std::fs::write(
+            dir.join("serving/configmap.yaml"),
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: model-config\ndata:\n  MODEL_VERSION: \"2.1.0\"\n",
+        )
+        .expect("write");
+        git(dir, &["add", "-A"]);
+        git(dir, &["commit", "-q", "-m", "model 2.1.0"]);
+        let cache = tempfile::tempdir().expect("cache");
+        let config = ControllerConfig {
+            app_resync: Duration::from_secs(600),
+            repo_cache_dir: cache.path().to_path_buf(),
+            ..Default::default()
+        };
+        let controller = Controller::start(config, cluster.clone(), Arc::new(Metrics::new()))
+            .await
+            .expect("controller");
+        let shared = controller.shared();
+        let target_ns = tc.namespace("stale");
+        let app_obj = json!({"apiVersion": "argoproj.io/v1alpha1", "kind": "Application",
+            "metadata": {"name": "fraud-prod", "namespace": "argocd"},
+            "spec": {"project": "default",
+                "source": {"repoURL": format!("file://{}", dir.display()), "path": "serving",
+                    "targetRevision": "main"},
+                "destination": {"server": "https://kubernetes.default.svc", "namespace": target_ns},
+                "syncPolicy": {"syncOptions": ["CreateNamespace=true"]}},
+            "operation": {"sync": {}, "initiatedBy": {"username": "alice"}}});
+        cluster
+            .apply(&app_obj, &Default::default())
+            .await
+            .expect("application");
+        let key: AppRef = ("argocd".to_string(), "fraud-prod".to_string());
+        let history = |shared: &Arc<Shared>| {
+            shared
+                .app(&key)
+                .and_then(|a| a.status)
+                .map(|s| s.history)
+                .unwrap_or_default()
+        };
+        wait_for("the first sync", async || {
+            history(&shared).len() == 1 && shared.operations.lock().is_empty()
+        })
+        .await;
+
+        // The copy a slow reconciliation read while the first sync ran.
+        let mut stale = shared.app(&key).expect("app");
+        let first = stale
+            .status
+            .as_ref()
+            .and_then(|s| s.operation_state.clone())
+            .expect("state");
+        stale.operation = Some(first.operation.clone());
+        let state = stale
+            .status
+            .as_mut()
+            .and_then(|s| s.operation_state.as_mut())
+            .expect("state");
+        state.phase = Some(OperationPhase::Running);
+        state.finished_at = None;
+        let resumed = state.clone();
+        start(
+            shared.clone(),
+            key.clone(),
+            stale,
+            first.operation.clone(),
+            Some(resumed),
+        );
+        // The next request, right after.
+        let app_key = ferrocd_model::ResourceKey {
+            group: "argoproj.io".to_string(),
+            kind: "Application".to_string(),
+            namespace: "argocd".to_string(),
+            name: "fraud-prod".to_string(),
+        };
+        cluster
+            .merge_patch(
+                &app_key,
+                &json!({"operation": {"sync": {}, "initiatedBy": {"username": "bob"}}}),
+            )
+            .await
+            .expect("second request");
+        wait_for("the second request to run", async || {
+            let h = history(&shared);
+            h.len() >= 2 && shared.operations.lock().is_empty()
+        })
+        .await;
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let h = history(&shared);
+        let users: Vec<Option<String>> = h
+            .iter()
+            .map(|e| e.initiated_by.as_ref().and_then(|i| i.username.clone()))
+            .collect();
+        assert_eq!(
+            users,
+            [Some("alice".to_string()), Some("bob".to_string())],
+            "{h:#?}"
+        );
+        controller.shutdown().await;
+        tc.shutdown().await;
+    }
+
+    /// The request is removed only while it is still the one that ran.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn clearing_a_request_leaves_a_newer_one() {
+        let tc = TestCluster::start().await;
+        let cluster = tc.cluster.clone();
+        cluster
+            .install_crds(&ferrocd_model::crds(), Duration::from_secs(10))
+            .await
+            .expect("CRDs");
+        let ns = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "argocd"}});
+        cluster
+            .apply(&ns, &Default::default())
+            .await
+            .expect("namespace");
+        let cache = tempfile::tempdir().expect("cache");
+        let config = ControllerConfig {
+            namespace: "ferrocd-none".to_string(),
+            repo_cache_dir: cache.path().to_path_buf(),
+            ..Default::default()
+        };
+        // A controller watching another namespace: only its client is used here.
+        let controller = Controller::start(config, cluster.clone(), Arc::new(Metrics::new()))
+            .await
+            .expect("controller");
+        let shared = controller.shared();
+        let obj = json!({"apiVersion": "argoproj.io/v1alpha1", "kind": "Application",
+            "metadata": {"name": "mlflow", "namespace": "argocd"},
+            "spec": {"project": "default",
+                "source": {"repoURL": "https://git.example.com/ml/mlflow.git", "path": "."},
+                "destination": {"server": "https://kubernetes.default.svc", "namespace": "mlflow"}},
+            "operation": {"sync": {}, "initiatedBy": {"username": "carol"}}});
+        cluster
+            .apply(&obj, &Default::default())
+            .await
+            .expect("application");
+        let app = app(obj.clone());
+        let key = ferrocd_model::ResourceKey {
+            group: "argoproj.io".to_string(),
+            kind: "Application".to_string(),
+            namespace: "argocd".to_string(),
+            name: "mlflow".to_string(),
+        };
+        clear_request(&shared, &app, &by("dave")).await;
+        let live = cluster.get(&key).await.expect("get").expect("app");
+        assert_eq!(live["operation"]["initiatedBy"]["username"], "carol");
+        clear_request(&shared, &app, &by("carol")).await;
+        let live = cluster.get(&key).await.expect("get").expect("app");
+        assert!(live.get("operation").is_none_or(Value::is_null), "{live:#}");
+        controller.shutdown().await;
+        tc.shutdown().await;
+    }
 }

@@ -247,7 +247,8 @@ pub(crate) fn from_entries(dir: &Path, entries: Vec<(String, Entry)>) -> Result<
             "Chart.yaml" => chart_yaml = Some((path, data)),
             "requirements.yaml" => requirements = Some((path, data)),
             "values.yaml" => {
-                chart.values = parse_values_yaml(&data, &format!("{}/values.yaml", dir.display()))?
+                chart.values =
+                    parse_values_yaml(&data, &format!("{}/values.yaml", dir.display()), true)?
             }
             "values.schema.json" => {
                 chart.schema = Some(serde_json::from_slice(&data).map_err(|e| HelmError::Yaml {
@@ -312,7 +313,13 @@ enum Subchart {
 }
 
 /// Parses a values YAML file: an object (or empty), numbers as float64.
-pub(crate) fn parse_values_yaml(data: &[u8], file: &str) -> Result<Json, HelmError> {
+/// `chart_values` tells a chart's own values.yaml from a user's values file, for
+/// the wording of errors.
+pub(crate) fn parse_values_yaml(
+    data: &[u8],
+    file: &str,
+    chart_values: bool,
+) -> Result<Json, HelmError> {
     let text = String::from_utf8_lossy(data);
     if text
         .lines()
@@ -320,9 +327,20 @@ pub(crate) fn parse_values_yaml(data: &[u8], file: &str) -> Result<Json, HelmErr
     {
         return Ok(Json::Object(Default::default()));
     }
-    let v = ferrocd_manifest::parse_yaml_value(&text, file).map_err(|e| HelmError::Yaml {
-        file: file.to_string(),
-        message: e.to_string(),
+    let v = crate::go_yaml::parse(&text, file).map_err(|e| match e {
+        crate::go_yaml::GoYamlError::Syntax(message) => HelmError::Yaml {
+            file: file.to_string(),
+            message,
+        },
+        crate::go_yaml::GoYamlError::Unsupported(m) => {
+            let cause =
+                format!("cannot unmarshal yaml document: error converting YAML to JSON: {m}");
+            HelmError::ValuesJson(if chart_values {
+                format!("cannot load values.yaml: {cause}")
+            } else {
+                format!("failed to parse {file}: {cause}")
+            })
+        }
     })?;
     match v {
         Json::Null => Ok(Json::Object(Default::default())),

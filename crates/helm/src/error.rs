@@ -45,6 +45,10 @@ pub enum HelmError {
         /// The parser's message with line and column.
         message: String,
     },
+    /// A values file holds data JSON cannot represent (`.inf`, a null key); the
+    /// message is worded as helm words it.
+    #[error("{0}")]
+    ValuesJson(String),
     /// A `--set`-style expression is malformed.
     #[error("failed parsing {flag} data: {message}")]
     Set {

@@ -151,9 +151,14 @@ fn parse_yaml(text: &str) -> Result<Json, String> {
     if text.trim().is_empty() {
         return Ok(Json::Null);
     }
-    ferrocd_manifest::parse_yaml_value(text, "fromYaml")
+    crate::go_yaml::parse(text, "fromYaml")
         .map(crate::values::floatify)
-        .map_err(|e| format!("error converting YAML to JSON: {e}"))
+        .map_err(|e| match e {
+            crate::go_yaml::GoYamlError::Syntax(m)
+            | crate::go_yaml::GoYamlError::Unsupported(m) => {
+                format!("error converting YAML to JSON: {m}")
+            }
+        })
 }
 
 /// TOML as Helm's `toToml` writes it: in every table, plain keys first and

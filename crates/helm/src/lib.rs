@@ -28,6 +28,7 @@ pub mod convert;
 mod error;
 pub mod files;
 pub mod funcs;
+mod go_yaml;
 pub mod render;
 pub mod sprig;
 pub mod values;

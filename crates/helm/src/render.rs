@@ -90,7 +90,7 @@ pub fn user_values(opts: &RenderOptions) -> Result<Map<String, Json>, HelmError>
             path: f.clone(),
             source,
         })?;
-        if let Json::Object(m) = parse_values_yaml(&data, &f.display().to_string())? {
+        if let Json::Object(m) = parse_values_yaml(&data, &f.display().to_string(), false)? {
             merge_maps(&mut vals, m);
         }
     }
@@ -301,7 +301,7 @@ fn collect(
     caps: &Value,
     units: &mut Vec<Unit>,
     crds: &mut Vec<(String, String)>,
-) {
+) -> Value {
     let chart_value = chart_object(chart, is_root);
     let files = Value::Object(Arc::new(Files::new(
         chart
@@ -315,24 +315,28 @@ fn collect(
         _ => Value::Map(ferrocd_gotmpl::Map::new()),
     };
     let base = format!("{path}/templates");
+    // `.Subcharts`: each dependency's own context (its Values, Chart, Files, ...), by
+    // name (alias applied), filled in once the dependencies are collected below.
+    let subcharts = ferrocd_gotmpl::Map::new();
+    let context = [
+        ("Values", values),
+        ("Release", release.clone()),
+        ("Chart", chart_value),
+        ("Capabilities", caps.clone()),
+        ("Files", files),
+        ("Subcharts", Value::Map(subcharts.clone())),
+    ];
     for t in &chart.templates {
         let name = format!("{path}/{}", t.name);
         let file = t.name.rsplit('/').next().unwrap_or(&t.name);
         let render = !chart.metadata.is_library() && !file.starts_with('_') && file != "NOTES.txt";
-        let data = Value::map([
-            ("Values", values.clone()),
-            ("Release", release.clone()),
-            ("Chart", chart_value.clone()),
-            ("Capabilities", caps.clone()),
-            ("Files", files.clone()),
-            (
-                "Template",
-                Value::map([
-                    ("Name", Value::from(name.as_str())),
-                    ("BasePath", Value::from(base.as_str())),
-                ]),
-            ),
-        ]);
+        let data = Value::map(context.iter().cloned().chain([(
+            "Template",
+            Value::map([
+                ("Name", Value::from(name.as_str())),
+                ("BasePath", Value::from(base.as_str())),
+            ]),
+        )]));
         units.push(Unit {
             name,
             text: String::from_utf8_lossy(&t.data).into_owned(),
@@ -349,8 +353,10 @@ fn collect(
     for sub in &chart.dependencies {
         let sub_vals = vals.get(&sub.metadata.name).cloned().unwrap_or(Json::Null);
         let sub_path = format!("{path}/charts/{}", sub.metadata.name);
-        collect(sub, &sub_path, &sub_vals, false, release, caps, units, crds);
+        let sub_context = collect(sub, &sub_path, &sub_vals, false, release, caps, units, crds);
+        subcharts.insert(sub.metadata.name.clone(), sub_context);
     }
+    Value::map(context)
 }
 
 /// Values keep floats for YAML numbers and integers for `--set` integers.

@@ -140,7 +140,7 @@ pub(crate) fn resolves_to_non_string(s: &str) -> bool {
         ".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF", "-.inf", "-.Inf", "-.INF", ".nan",
         ".NaN", ".NAN", "<<", "=",
     ];
-    if WORDS.contains(&s) {
+    if WORDS.contains(&s) || is_timestamp(s) {
         return true;
     }
     let body = s.strip_prefix(['-', '+']).unwrap_or(s);
@@ -168,6 +168,75 @@ pub(crate) fn resolves_to_non_string(s: &str) -> bool {
         return true;
     }
     plain.parse::<f64>().is_ok() && !plain.ends_with(['e', 'E'])
+}
+
+/// Whether go-yaml reads this plain scalar as a timestamp (and so quotes such
+/// strings when it writes them): `2006-1-2`, optionally followed by `T`, `t`
+/// or a space and `15:4:5` with an optional fraction and, after `T`/`t`, a zone
+/// (`Z` or `±07:00`). The date must exist.
+fn is_timestamp(s: &str) -> bool {
+    fn num(s: &str, min: usize, max: usize) -> Option<(u32, &str)> {
+        let n = s.bytes().take_while(u8::is_ascii_digit).count();
+        if n < min || n > max {
+            return None;
+        }
+        Some((s[..n].parse().ok()?, &s[n..]))
+    }
+    let date = || -> Option<&str> {
+        let (year, rest) = num(s, 4, 4)?;
+        let (month, rest) = num(rest.strip_prefix('-')?, 1, 2)?;
+        let (day, rest) = num(rest.strip_prefix('-')?, 1, 2)?;
+        let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+        let days = match month {
+            1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+            4 | 6 | 9 | 11 => 30,
+            2 if leap => 29,
+            2 => 28,
+            _ => return None,
+        };
+        (day >= 1 && day <= days).then_some(rest)
+    };
+    let Some(rest) = date() else {
+        return false;
+    };
+    if rest.is_empty() {
+        return true;
+    }
+    let (sep, time) = rest.split_at(1);
+    if !matches!(sep, "T" | "t" | " ") {
+        return false;
+    }
+    let clock = || -> Option<&str> {
+        let (h, r) = num(time, 1, 2)?;
+        let (m, r) = num(r.strip_prefix(':')?, 1, 2)?;
+        let (sec, r) = num(r.strip_prefix(':')?, 1, 2)?;
+        if h > 23 || m > 59 || sec > 59 {
+            return None;
+        }
+        match r.strip_prefix('.') {
+            Some(frac) => num(frac, 1, 9).map(|(_, r)| r),
+            None => Some(r),
+        }
+    };
+    let Some(zone) = clock() else {
+        return false;
+    };
+    if zone.is_empty() {
+        return true;
+    }
+    if sep == " " {
+        return false;
+    }
+    if zone == "Z" {
+        return true;
+    }
+    let Some(offset) = zone.strip_prefix(['+', '-']) else {
+        return false;
+    };
+    matches!(
+        num(offset, 2, 2),
+        Some((h, r)) if h <= 23 && matches!(num(r.strip_prefix(':').unwrap_or("x"), 2, 2), Some((m, "")) if m <= 59)
+    )
 }
 
 fn plain_allowed(s: &str) -> bool {
@@ -322,6 +391,31 @@ mod tests {
             to_yaml(&v),
             "args:\n- --port\n- \"8080\"\nempty: {}\nenv:\n- name: A\n  value: \"true\"\nnone: null\nresources:\n  limits:\n    memory: 16Gi\n    nvidia.com/gpu: 1\nscript: |\n  set -e\n  run"
         );
+    }
+
+    #[test]
+    fn timestamps_are_quoted_like_go_yaml_does() {
+        for ts in [
+            "2024-06-01",
+            "2024-6-1",
+            "2024-02-29",
+            "2024-06-01T10:30:00Z",
+            "2024-06-01t10:30:00.123+02:00",
+            "2024-06-01 10:30:00",
+        ] {
+            assert!(is_timestamp(ts), "{ts}");
+        }
+        for not in [
+            "2023-02-29",
+            "2024-13-01",
+            "24-06-01",
+            "2024-06-01T10:30",
+            "2024-06-01 10:30:00Z",
+            "2024-06-01x",
+            "release-2024-06-01",
+        ] {
+            assert!(!is_timestamp(not), "{not}");
+        }
     }
 
     #[test]

@@ -747,6 +747,70 @@ fn cases() -> Vec<Case> {
             set_string: &["global.externalLabels.zone=edge-{{ .Release.Name }}"],
             ..BASE
         },
+        Case {
+            chart: "ml-ci-runners",
+            release: "ci",
+            namespace: "ci",
+            ..BASE
+        },
+        Case {
+            chart: "ml-ci-runners",
+            release: "ci-quirks",
+            values: &["ml-ci-runners-quirks.yaml"],
+            set: &["on.tag=v1,y=true,features.cache=no"],
+            set_string: &["limits.hexMask=0x2F"],
+            ..BASE
+        },
+        Case {
+            chart: "ml-ci-runners",
+            release: "gpu-ci",
+            values: &["ml-ci-runners-gpu-only.yaml"],
+            ..BASE
+        },
+        Case {
+            chart: "worker-pool",
+            release: "scoring",
+            ..BASE
+        },
+        Case {
+            chart: "worker-pool",
+            release: "batch-gpu",
+            namespace: "batch",
+            values: &["worker-pool-gpu.yaml"],
+            ..BASE
+        },
+        Case {
+            chart: "worker-pool",
+            release: "wp",
+            set: &[
+                "fullnameOverride=preprocess-workers,replicas=0,global.broker=amqp://rabbit:5672",
+            ],
+            ..BASE
+        },
+        Case {
+            chart: "ml-suite",
+            release: "team-a",
+            namespace: "ml-suite",
+            ..BASE
+        },
+        Case {
+            chart: "ml-suite",
+            release: "prod",
+            values: &["ml-suite-prod.yaml"],
+            ..BASE
+        },
+        Case {
+            chart: "ml-suite",
+            release: "cpu",
+            values: &["ml-suite-cpu-only.yaml"],
+            ..BASE
+        },
+        Case {
+            chart: "ml-suite",
+            release: "no-tracking",
+            set: &["tracking.enabled=false,cpuPool.enabled=false,gpuPool.gpu.count=8"],
+            ..BASE
+        },
     ]
 }
 
@@ -975,6 +1039,43 @@ fn required_and_parse_errors_read_like_helm() {
         Case {
             chart: "alert-rules",
             release: "a-release-name-that-is-much-too-long-for-helm-to-accept",
+            ..BASE
+        },
+        // JSON has no infinity: helm's YAML → JSON conversion refuses `.inf`.
+        Case {
+            chart: "ml-ci-runners",
+            release: "x",
+            values: &["ml-ci-runners-inf.yaml"],
+            ..BASE
+        },
+        Case {
+            chart: "spark-history",
+            release: "x",
+            set: &["eventLog.dir=ftp://archive/spark"],
+            ..BASE
+        },
+        Case {
+            chart: "vllm-server",
+            release: "x",
+            set: &["tensorParallel=2,gpu.enabled=false"],
+            ..BASE
+        },
+        Case {
+            chart: "vllm-server",
+            release: "x",
+            set: &["autoscaling.enabled=true,autoscaling.maxReplicas=null"],
+            ..BASE
+        },
+        Case {
+            chart: "metrics-stack",
+            release: "x",
+            set_string: &["server.retention=2 weeks"],
+            ..BASE
+        },
+        Case {
+            chart: "spark-history",
+            release: "x",
+            flags: &["--kube-version", "1.22.0"],
             ..BASE
         },
     ];

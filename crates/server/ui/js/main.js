@@ -23,7 +23,14 @@ async function refreshUser() {
   return session.user;
 }
 
+// Settings and the session are read at the same time, before the first view.
+const ready = Promise.all([
+  api.settings().then((s) => { session.settings = s || {}; }).catch(() => {}),
+  refreshUser(),
+]);
+
 guard(async (path) => {
+  await ready;
   if (PUBLIC.includes(path)) return true;
   if (session.user || await refreshUser()) return true;
   const back = location.pathname + location.search;
@@ -52,6 +59,4 @@ route('/clusters/:server', clusterView);
 route('/user-info', userInfoView);
 route('/', () => navigate('/applications', { replace: true }));
 
-api.settings().then((s) => { session.settings = s || {}; }).catch(() => {}).finally(() => {
-  start(document.getElementById('app'));
-});
+start(document.getElementById('app'));

@@ -40,7 +40,7 @@ export function shell(root, active) {
   if (!frame || !frame.root.isConnected || !root.contains(frame.main)) build(root);
   for (const a of frame.nav.querySelectorAll('a')) a.classList.toggle('active', a.dataset.nav === active);
   clear(frame.main);
-  setLive(false);
+  frame.live.classList.add('hidden');
   window.scrollTo(0, 0);
   return frame.main;
 }
@@ -48,8 +48,9 @@ export function shell(root, active) {
 /** Shows whether the live stream is connected. */
 export function setLive(on) {
   if (!frame) return;
+  frame.live.classList.remove('hidden');
   frame.live.classList.toggle('on', on);
-  frame.live.textContent = on ? 'live' : 'offline';
+  frame.live.textContent = on ? 'live' : 'reconnecting…';
 }
 
 /** Forgets the frame (after logout). */

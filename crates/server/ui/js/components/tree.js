@@ -40,7 +40,7 @@ function kindRank(kind) {
  * {items: [{node, depth, x, y, parent}], width, height}.
  */
 export function layout(app, nodes) {
-  const root = { kind: 'Application', group: 'argoproj.io', name: app.metadata.name, namespace: app.metadata.namespace, root: true, health: app.status?.health };
+  const root = { kind: 'Application', group: 'argoproj.io', name: app.metadata.name, namespace: app.metadata.namespace, root: true, health: app.status?.health, syncStatus: app.status?.sync?.status };
   const byUid = new Map();
   for (const n of nodes) if (n.uid) byUid.set(n.uid, n);
   const children = new Map([[root, []]]);
@@ -75,7 +75,7 @@ function nodeHtml(item, syncByKey, selectedKey) {
   const n = item.node;
   const [abbr, colour] = ABBR[n.kind] || [n.kind.slice(0, 4).toLowerCase(), '#5b6b80'];
   const key = n.root ? 'app' : resourceKey(n);
-  const sync = n.root ? null : syncByKey.get(key);
+  const sync = n.root ? n.syncStatus : syncByKey.get(key);
   const health = n.health?.status;
   const icons = [
     health ? iconHtml(HEALTH, health) : '',

@@ -60,7 +60,7 @@ function rowHtml(app) {
   const src = sourceOf(app);
   const d = app.spec?.destination || {};
   const op = app.status?.operationState;
-  const when = op?.finishedAt || app.status?.reconciledAt;
+  const when = op?.finishedAt;
   const rev = app.status?.sync?.revision;
   return `<tr data-app="${esc(name)}"><td class="name"><a href="/applications/${encodeURIComponent(name)}">${esc(name)}</a><span class="sub">${esc(app.spec?.project || 'default')}</span></td>`
     + `<td>${syncBadge(syncOf(app))}</td><td>${healthBadge(healthOf(app))}</td>`

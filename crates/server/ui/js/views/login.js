@@ -50,7 +50,8 @@ export async function loginView(root, _params, query) {
     ? [h('div', { class: 'or' }, 'or'),
       h('a', {
         class: 'btn', 'data-testid': 'sso-login', 'data-external': '',
-        href: `/auth/login?return_url=${encodeURIComponent(location.origin + returnUrl)}`,
+        // The server takes a same-site path only (never an absolute URL).
+        href: `/auth/login?return_url=${encodeURIComponent(returnUrl)}`,
       }, `Log in via ${settings.oidcConfig.name || 'SSO'}`)]
     : [];
   const notice = query.expired

@@ -1,0 +1,376 @@
+//! The web UI in real Chromium (Debian's `chromium` driven by the npm package `playwright-core`).
+//!
+//! - `ui_journey_on_the_demo`: the whole demo stack from the built binary; the Node script
+//!   `tests/browser/scenario.mjs` logs in with the printed password, finds an application,
+//!   opens it, reads its tree, opens a diff, syncs it, follows a commit and rolls back.
+//! - `ui_lists_2000_applications_within_a_second`: 2,000 Applications in a sandbox behind the
+//!   API server; `tests/browser/list_2000.mjs` asserts the list API and the rendered list
+//!   (navigation to last row, measured in the browser) each take under a second.
+//!
+//! Needs `node`, `$FERROCD_NODE_MODULES` (from `scripts/install-node-tools`) with
+//! `playwright-core`, and Chromium (`$FERROCD_CHROMIUM`, else `/usr/bin/chromium`). Without
+//! them the tests skip with a message, or fail when `FERROCD_REQUIRE_TOOLS=1`. Screenshots go
+//! to `$CARGO_TARGET_TMPDIR/browser-screenshots/<test>/`.
+
+use std::io::{BufRead as _, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use ferrocd_cluster::{Cluster, WriteOptions};
+use ferrocd_sandbox::{Sandbox, SandboxOptions};
+use serde_json::json;
+
+/// What the Node scripts need.
+struct Tools {
+    node_modules: PathBuf,
+    chromium: PathBuf,
+}
+
+fn tools() -> Option<Tools> {
+    let require = std::env::var("FERROCD_REQUIRE_TOOLS").is_ok_and(|v| v == "1");
+    let missing = |what: String| -> Option<Tools> {
+        assert!(!require, "FERROCD_REQUIRE_TOOLS=1 but {what}");
+        eprintln!("skipping the browser test: {what}");
+        None
+    };
+    let Some(node_modules) = std::env::var_os("FERROCD_NODE_MODULES").map(PathBuf::from) else {
+        return missing(
+            "FERROCD_NODE_MODULES is not set (export FERROCD_NODE_MODULES=$(scripts/install-node-tools))"
+                .into(),
+        );
+    };
+    if !node_modules.join("playwright-core").is_dir() {
+        return missing(format!("{} has no playwright-core", node_modules.display()));
+    }
+    let chromium = std::env::var_os("FERROCD_CHROMIUM")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/usr/bin/chromium"));
+    if !chromium.is_file() {
+        return missing(format!(
+            "no Chromium at {} (set FERROCD_CHROMIUM)",
+            chromium.display()
+        ));
+    }
+    if Command::new("node").arg("--version").output().is_err() {
+        return missing("node is not on PATH".into());
+    }
+    Some(Tools {
+        node_modules,
+        chromium,
+    })
+}
+
+fn screenshot_dir(test: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join("browser-screenshots")
+        .join(test);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("screenshot dir");
+    dir
+}
+
+/// Runs `tests/browser/<script>` with the environment; panics with its output on failure.
+fn run_node(tools: &Tools, script: &str, screenshots: &Path, env: &[(&str, String)]) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/browser")
+        .join(script);
+    let started = Instant::now();
+    let mut command = Command::new("node");
+    command
+        .arg(&path)
+        .env("FERROCD_NODE_MODULES", &tools.node_modules)
+        .env("FERROCD_CHROMIUM", &tools.chromium)
+        .env("FERROCD_SCREENSHOTS", screenshots);
+    for (k, v) in env {
+        command.env(k, v);
+    }
+    let output = command.output().expect("run node");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    println!("{stdout}{stderr}");
+    println!(
+        "{script}: {:.1}s; screenshots in {}",
+        started.elapsed().as_secs_f64(),
+        screenshots.display()
+    );
+    assert!(
+        output.status.success(),
+        "{script} failed ({}); screenshots in {}:\n{stdout}\n{stderr}",
+        output.status,
+        screenshots.display()
+    );
+}
+
+struct Demo(Child);
+
+impl Drop for Demo {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The demo's printed address of the UI/API server and the admin password.
+#[derive(Debug, PartialEq)]
+struct Printed {
+    url: String,
+    password: String,
+}
+
+/// Reads the server URL and password from the demo's output: the line with `login: admin / `
+/// names the password; the UI is served on the API server's address (a `UI` line, when there
+/// is one, wins).
+fn parse_printed(lines: &[String]) -> Option<Printed> {
+    let url_in = |line: &str| {
+        line.split_whitespace()
+            .find(|w| w.starts_with("http://") || w.starts_with("https://"))
+            .map(|w| {
+                let w = w.trim_end_matches(['/', ',', ')']);
+                w.strip_suffix("/api/v1").unwrap_or(w).to_string()
+            })
+    };
+    let password = lines.iter().find_map(|l| {
+        l.split_once("login: admin / ")
+            .map(|(_, p)| p.split_whitespace().next().unwrap_or("").to_string())
+    })?;
+    let ui = lines
+        .iter()
+        .find(|l| l.trim_start().starts_with("UI") || l.contains("web UI"))
+        .and_then(|l| url_in(l));
+    let api = lines
+        .iter()
+        .find(|l| l.contains("API server"))
+        .and_then(|l| url_in(l));
+    Some(Printed {
+        url: ui.or(api)?,
+        password,
+    })
+}
+
+fn start_demo(dir: &Path) -> (Demo, Vec<String>) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ferrocd"))
+        .args(["demo", "--port", "0", "--ready-timeout", "60", "--dir"])
+        .arg(dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start ferrocd demo");
+    let stdout = child.stdout.take().expect("stdout");
+    let demo = Demo(child);
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { return };
+            // Keep draining after the test stopped listening.
+            let _ = tx.send(line);
+        }
+    });
+    let mut lines = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(90);
+    while !lines
+        .iter()
+        .any(|l: &String| l.starts_with("ready:") || l.starts_with("not ready:"))
+    {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(line) => lines.push(line),
+            Err(_) => panic!("demo output so far: {lines:#?}"),
+        }
+    }
+    (demo, lines)
+}
+
+/// The browser tests take turns: each measures time, and a machine shared with the other
+/// one's server makes both slower.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn take_turn() -> std::sync::MutexGuard<'static, ()> {
+    ONE_AT_A_TIME
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+#[test]
+fn ui_journey_on_the_demo() {
+    let Some(tools) = tools() else { return };
+    let _turn = take_turn();
+    let dir = tempfile::tempdir().expect("dir");
+    let (_demo, lines) = start_demo(dir.path());
+    assert!(
+        lines.iter().any(|l| l.starts_with("ready:")),
+        "the demo is not ready: {lines:#?}"
+    );
+    let printed = parse_printed(&lines).unwrap_or_else(|| panic!("no URL/password in {lines:#?}"));
+    let gitops = dir.path().canonicalize().expect("dir").join("gitops");
+    let screenshots = screenshot_dir("journey");
+    run_node(
+        &tools,
+        "scenario.mjs",
+        &screenshots,
+        &[
+            ("FERROCD_URL", printed.url),
+            ("FERROCD_PASSWORD", printed.password),
+            ("FERROCD_REPO_URL", format!("file://{}", gitops.display())),
+            ("FERROCD_GITOPS", gitops.display().to_string()),
+        ],
+    );
+}
+
+const APPS: usize = 2000;
+
+/// A bare Application (no working source) with a status, as a controller would have written it.
+fn bare_app(i: usize) -> serde_json::Value {
+    let teams = ["ranking", "fraud", "forecasting", "vision", "speech"];
+    let team = teams[i % teams.len()];
+    let (sync, health) = match i % 20 {
+        0 => ("OutOfSync", "Healthy"),
+        1 => ("Synced", "Progressing"),
+        2 => ("Synced", "Degraded"),
+        3 => ("OutOfSync", "Missing"),
+        _ => ("Synced", "Healthy"),
+    };
+    json!({
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "Application",
+        "metadata": {
+            "name": format!("{team}-model-{i:04}"),
+            "namespace": "argocd",
+            "labels": {"team": team, "environment": if i.is_multiple_of(3) { "prod" } else { "staging" }},
+        },
+        "spec": {
+            "project": "default",
+            "source": {
+                "repoURL": format!("https://git.example.com/ml/{team}-models.git"),
+                "path": format!("serving/model-{i:04}"),
+                "targetRevision": "main",
+            },
+            "destination": {"server": "https://kubernetes.default.svc", "namespace": format!("ml-{team}")},
+        },
+        "status": {
+            "sync": {"status": sync, "revision": "4f2a9c1d8e7b6a5f4e3d2c1b0a9f8e7d6c5b4a39"},
+            "health": {"status": health},
+            "reconciledAt": "2026-01-05T10:00:00Z",
+        },
+    })
+}
+
+#[test]
+fn ui_lists_2000_applications_within_a_second() {
+    let Some(tools) = tools() else { return };
+    let _turn = take_turn();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(list_2000(tools));
+}
+
+async fn list_2000(tools: Tools) {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let sandbox = Sandbox::start(SandboxOptions::default())
+        .await
+        .expect("sandbox");
+    let dir = tempfile::tempdir().expect("dir");
+    let kubeconfig = dir.path().join("kubeconfig");
+    sandbox.write_kubeconfig(&kubeconfig).expect("kubeconfig");
+    let cluster = Cluster::from_kubeconfig(Some(&kubeconfig), None)
+        .await
+        .expect("cluster");
+    cluster
+        .install_crds(&ferrocd_model::crds(), Duration::from_secs(10))
+        .await
+        .expect("crds");
+    cluster
+        .apply(
+            &json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "argocd"}}),
+            &WriteOptions::default(),
+        )
+        .await
+        .expect("namespace");
+    let created = Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for worker in 0..8 {
+        let cluster = cluster.clone();
+        tasks.spawn(async move {
+            for i in (worker..APPS).step_by(8) {
+                cluster
+                    .create(&bare_app(i), &WriteOptions::default())
+                    .await
+                    .unwrap_or_else(|e| panic!("creating application {i}: {e}"));
+            }
+        });
+    }
+    while let Some(done) = tasks.join_next().await {
+        done.expect("create task");
+    }
+    println!(
+        "created {APPS} applications in {:.1}s",
+        created.elapsed().as_secs_f64()
+    );
+    let server = ferrocd_server::start(ferrocd_server::ServerConfig {
+        listen: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
+        namespace: "argocd".into(),
+        client: Some(cluster.client().clone()),
+        api: ferrocd_server::ApiOptions::default(),
+    })
+    .await
+    .expect("server");
+    let password = server
+        .initial_admin_password()
+        .map(|p| p.expose().to_string())
+        .expect("a fresh server generates the admin password");
+    let url = format!("http://{}", server.addr());
+    // The bound (1 s) is for release builds; a debug build of the server and sandbox
+    // (this test's own process) on a shared machine gets more, as the server's load test does.
+    let budget_ms = if cfg!(debug_assertions) { 4000 } else { 1000 };
+    let screenshots = screenshot_dir("list-2000");
+    let node_tools = Tools {
+        node_modules: tools.node_modules.clone(),
+        chromium: tools.chromium.clone(),
+    };
+    tokio::task::spawn_blocking(move || {
+        run_node(
+            &node_tools,
+            "list_2000.mjs",
+            &screenshots,
+            &[
+                ("FERROCD_URL", url),
+                ("FERROCD_PASSWORD", password),
+                ("FERROCD_APPS", APPS.to_string()),
+                ("FERROCD_BUDGET_MS", budget_ms.to_string()),
+            ],
+        );
+    })
+    .await
+    .expect("node task");
+    let _ = server.shutdown().await;
+    sandbox.shutdown().await;
+}
+
+#[test]
+fn printed_address_and_password_are_parsed() {
+    let lines: Vec<String> = [
+        "ferrocd demo is starting",
+        "  webhook        : http://127.0.0.1:4001/api/webhook   metrics: http://127.0.0.1:4001/metrics",
+        "  API server     : http://127.0.0.1:4002/api/v1   login: admin / s3cr3t-Pa55",
+        "ready: 7 applications Synced and Healthy after 5.0s",
+    ]
+    .map(String::from)
+    .to_vec();
+    assert_eq!(
+        parse_printed(&lines),
+        Some(Printed {
+            url: "http://127.0.0.1:4002".into(),
+            password: "s3cr3t-Pa55".into()
+        })
+    );
+    let mut with_ui = lines.clone();
+    with_ui.insert(1, "  UI             : http://127.0.0.1:4003/".into());
+    assert_eq!(
+        parse_printed(&with_ui).map(|p| p.url),
+        Some("http://127.0.0.1:4003".into())
+    );
+    assert_eq!(parse_printed(&lines[..2]), None, "no password printed");
+}

@@ -152,14 +152,36 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         listen: std::net::SocketAddr::from(([127, 0, 0, 1], args.api_server_port)),
         namespace: "argocd".to_string(),
         client: Some(cluster.client().clone()),
-        api: ferrocd_server::ApiOptions::default(),
+        api: crate::manifest_renderer::api_options(),
     })
     .await
     .context("starting the API server")?;
-    let password = api
-        .initial_admin_password()
-        .map(|p| p.expose().to_string())
+    let known_password = match api.initial_admin_password() {
+        Some(p) => Some(p.expose().to_string()),
+        // A second run on the same DIR: the first run's password is kept in the Secret.
+        None => initial_admin_password(&cluster).await,
+    };
+    let password = known_password
+        .clone()
         .unwrap_or_else(|| "(unchanged: see the Secret argocd-initial-admin-secret)".to_string());
+    // Log the CLI in: `ferrocd app list` works at once.
+    let config_path = crate::config::path();
+    let cli_login = match &known_password {
+        Some(p) => crate::login::login_and_save(
+            &config_path,
+            "demo",
+            crate::config::ServerEntry {
+                server: api.addr().to_string(),
+                plain_text: true,
+                insecure: false,
+            },
+            "admin",
+            p,
+        )
+        .await
+        .map_err(|f| f.message()),
+        None => Err("the admin password is unknown".to_string()),
+    };
 
     say!("ferrocd demo is starting");
     say!("  Git repository : {}", repo.display());
@@ -176,6 +198,17 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         "  CLI            : ferrocd app list --kubeconfig {}",
         kubeconfig.display()
     );
+    say!("  web UI         : http://{}/   login: admin", api.addr());
+    match &cli_login {
+        Ok(_) => say!(
+            "  CLI login      : context 'demo' in {}   (ferrocd app list)",
+            config_path.display()
+        ),
+        Err(e) => say!(
+            "  CLI login      : not logged in ({e}); run `ferrocd login {} --plaintext`",
+            api.addr()
+        ),
+    }
     let started = Instant::now();
     let ready = wait_ready(&cluster, Duration::from_secs(args.ready_timeout)).await;
     match &ready {
@@ -200,6 +233,28 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     let _ = api.shutdown().await;
     sandbox.shutdown().await;
     Ok(())
+}
+
+/// The password in `argocd-initial-admin-secret`, when it is there.
+async fn initial_admin_password(cluster: &Cluster) -> Option<String> {
+    let secret = cluster
+        .get(&ferrocd_model::ResourceKey {
+            group: String::new(),
+            kind: "Secret".into(),
+            namespace: "argocd".into(),
+            name: "argocd-initial-admin-secret".into(),
+        })
+        .await
+        .ok()??;
+    if let Some(p) = secret
+        .pointer("/stringData/password")
+        .and_then(Value::as_str)
+    {
+        return Some(p.to_string());
+    }
+    let encoded = secret.pointer("/data/password")?.clone();
+    let bytes: k8s_openapi::ByteString = serde_json::from_value(encoded).ok()?;
+    String::from_utf8(bytes.0).ok()
 }
 
 async fn apply(cluster: &Cluster, obj: Value) -> anyhow::Result<()> {

@@ -6,11 +6,14 @@
 //! a difference or a failed operation, 2 for any error.
 
 mod app;
+mod config;
 mod controller_cmd;
 mod demo;
 mod diff;
 mod direct;
 mod health;
+mod login;
+mod manifest_renderer;
 mod render;
 mod server_cmd;
 mod status;
@@ -46,15 +49,21 @@ enum Command {
     /// Print the CustomResourceDefinitions of Application and AppProject.
     Crds,
     /// Manage Applications: list, get, create, set, delete, sync, wait, history, rollback,
-    /// terminate-op, resources, manifests, diff. Talks straight to Kubernetes (`--core`, the
-    /// default while no server login exists).
+    /// terminate-op, resources, manifests, diff. Talks to the ferrocd server of the current
+    /// context (`ferrocd login`), or straight to Kubernetes with `--core`.
     App(Box<app::AppArgs>),
-    /// Manage AppProjects: create, list, get, add-destination, add-source (`--core`).
+    /// Manage AppProjects: create, list, get, add-destination, add-source.
     Proj(Box<app::ProjArgs>),
-    /// Manage repository credentials: add, list, rm (`--core`).
+    /// Manage repository credentials: add, list, rm.
     Repo(Box<app::RepoArgs>),
-    /// Manage destination clusters: add, list, rm (`--core`).
+    /// Manage destination clusters: add, list, rm.
     Cluster(Box<app::ClusterArgs>),
+    /// Log in to a ferrocd API server and save the session as a context.
+    Login(Box<login::LoginArgs>),
+    /// Revoke the session of a context and forget its token.
+    Logout(login::LogoutArgs),
+    /// List the contexts of `ferrocd login`, or switch to one.
+    Context(login::ContextArgs),
     /// Run a Kubernetes-API-compatible sandbox cluster on loopback (for tests and demos).
     Sandbox(Box<ferrocd_sandbox::cli::SandboxArgs>),
     /// Run the application controller: keep Applications in sync with their clusters.
@@ -83,6 +92,19 @@ impl Failure {
 }
 
 impl Failure {
+    /// The message, with its causes, on one line.
+    pub fn message(&self) -> String {
+        let mut message = self.error.to_string();
+        for cause in self.error.chain().skip(1) {
+            let cause = cause.to_string();
+            if !message.contains(&cause) {
+                message.push_str(": ");
+                message.push_str(&cause);
+            }
+        }
+        message
+    }
+
     /// An exit code without a message (the command printed what the user needs).
     pub fn silent(code: u8) -> Self {
         Self {
@@ -165,6 +187,9 @@ fn main() -> ExitCode {
         Command::Proj(args) => app::run_proj(*args),
         Command::Repo(args) => app::run_repo(*args),
         Command::Cluster(args) => app::run_cluster(*args),
+        Command::Login(args) => login::login(*args),
+        Command::Logout(args) => login::logout(args),
+        Command::Context(args) => login::context(args),
         Command::Sandbox(args) => run_async(ferrocd_sandbox::cli::run(*args)),
         Command::Controller(args) => run_async(controller_cmd::run(*args)),
         Command::Demo(args) => run_async(demo::run(*args)),

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use anyhow::Context as _;
 use clap::Args;
 use ferrocd_cluster::Cluster;
-use ferrocd_server::{ApiOptions, ServerConfig};
+use ferrocd_server::ServerConfig;
 
 /// Flags of `ferrocd server`.
 #[derive(Debug, Args)]
@@ -36,7 +36,7 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
         listen: args.listen,
         namespace: args.namespace,
         client: Some(cluster.client().clone()),
-        api: ApiOptions::default(),
+        api: crate::manifest_renderer::api_options(),
     };
     eprintln!("API server on http://{}/api/v1", args.listen);
     ferrocd_server::serve(config).await?;

@@ -66,6 +66,10 @@ impl Env {
                 .arg(&kubeconfig)
                 .args(["-N", &ns])
                 .env("FERROCD_CACHE", &cache)
+                // Never the developer's own `ferrocd login` contexts.
+                .env("FERROCD_CONFIG", cache.join("cli-config.yaml"))
+                .env_remove("FERROCD_SERVER")
+                .env_remove("FERROCD_AUTH_TOKEN")
                 .output()
                 .expect("run ferrocd");
             Run {
@@ -595,7 +599,7 @@ async fn repo_and_cluster_secrets() {
         "cluster",
         "add",
         "gpu-east",
-        "--server",
+        "--url",
         "https://gpu-east.ml.example.com:6443",
         "--bearer-token",
         "sa-token-do-not-print",

@@ -23,6 +23,8 @@ fn start_demo(dir: &Path) -> (Demo, Vec<String>) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_ferrocd"))
         .args(["demo", "--port", "0", "--ready-timeout", "30", "--dir"])
         .arg(dir)
+        // The demo logs the CLI in: into this test's configuration, not the user's.
+        .env("FERROCD_CONFIG", dir.join("cli-config.yaml"))
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -123,6 +125,43 @@ async fn demo_bootstraps_the_ml_platform_and_follows_commits() {
     assert!(
         response.starts_with("HTTP/1.1 200") && response.contains("\"token\""),
         "login with the printed admin password: {response}"
+    );
+
+    // The demo logged the CLI in (context `demo`) and printed the UI address.
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("web UI") && l.contains("http://")),
+        "{output}"
+    );
+    let config = dir.path().join("cli-config.yaml");
+    let config_text = std::fs::read_to_string(&config).expect("CLI configuration written");
+    assert!(
+        config_text.contains("current-context: demo"),
+        "{config_text}"
+    );
+    assert!(
+        !config_text.contains(password),
+        "password stored: {config_text}"
+    );
+    let config_for_cli = config.clone();
+    let list = tokio::task::spawn_blocking(move || {
+        Command::new(env!("CARGO_BIN_EXE_ferrocd"))
+            .args(["app", "list"])
+            .env("FERROCD_CONFIG", &config_for_cli)
+            .env("KUBECONFIG", "/nonexistent/kubeconfig")
+            .env_remove("FERROCD_SERVER")
+            .env_remove("FERROCD_AUTH_TOKEN")
+            .output()
+            .expect("ferrocd app list")
+    })
+    .await
+    .expect("join");
+    let list_out = String::from_utf8_lossy(&list.stdout);
+    assert!(
+        list.status.success() && list_out.contains("model-serving"),
+        "app list through the demo's server: {list_out}{}",
+        String::from_utf8_lossy(&list.stderr)
     );
 
     // Promote a model version with a commit: the cluster follows within 5 s.

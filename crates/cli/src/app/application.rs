@@ -4,12 +4,11 @@ use std::path::PathBuf;
 
 use anyhow::{Context, anyhow};
 use clap::{Args, Subcommand};
-use ferrocd_cluster::{DeleteOptions, DeleteOutcome, WriteOptions};
 use ferrocd_model::Application;
 use serde_json::{Map, Value, json};
 
 use super::table::Table;
-use super::{Ctx, RESOURCES_FINALIZER, key_value, text, username};
+use super::{Ctx, key_value, text};
 use crate::Failure;
 
 /// The verbs of `ferrocd app`.
@@ -296,16 +295,7 @@ pub fn first_source(app: &Value) -> &Value {
 }
 
 async fn list(ctx: &Ctx, projects: &[String], selector: Option<&str>) -> Result<(), Failure> {
-    let mut apps = ctx
-        .cluster
-        .list("argoproj.io", "Application", Some(ctx.ns()))
-        .await
-        .with_context(|| {
-            format!(
-                "listing applications in namespace {} (are the CRDs installed? `ferrocd crds | kubectl apply -f -`)",
-                ctx.ns()
-            )
-        })?;
+    let mut apps = ctx.backend.list_apps().await?;
     let mut kept = Vec::new();
     for app in apps.drain(..) {
         if !projects.is_empty() && !projects.iter().any(|p| p == text(&app, "/spec/project")) {
@@ -326,7 +316,7 @@ async fn list(ctx: &Ctx, projects: &[String], selector: Option<&str>) -> Result<
     if ctx.print_structured(&Value::Array(kept.clone()))? {
         return Ok(());
     }
-    let mut table = Table::new(&[
+    let mut header = vec![
         "NAME",
         "CLUSTER",
         "NAMESPACE",
@@ -338,7 +328,11 @@ async fn list(ctx: &Ctx, projects: &[String], selector: Option<&str>) -> Result<
         "REPO",
         "PATH",
         "TARGET",
-    ]);
+    ];
+    if ctx.wide() {
+        header.extend(["REVISION", "LAST-SYNC", "OPERATION"]);
+    }
+    let mut table = Table::new(&header);
     for app in &kept {
         let source = first_source(app);
         let conditions: Vec<&str> = app
@@ -372,9 +366,21 @@ async fn list(ctx: &Ctx, projects: &[String], selector: Option<&str>) -> Result<
             text(source, "/repoURL").to_string(),
             text(source, "/path").to_string(),
             text(source, "/targetRevision").to_string(),
+            short_revision(text(app, "/status/sync/revision")),
+            text(app, "/status/operationState/finishedAt").to_string(),
+            text(app, "/status/operationState/phase").to_string(),
         ]);
     }
     crate::write_stdout(&table.render())
+}
+
+/// The first 7 characters of a commit, as `git log --oneline` shows it.
+fn short_revision(revision: &str) -> String {
+    if revision.len() == 40 && revision.bytes().all(|b| b.is_ascii_hexdigit()) {
+        revision[..7].to_string()
+    } else {
+        revision.to_string()
+    }
 }
 
 fn or_unknown(s: &str) -> String {
@@ -385,9 +391,10 @@ fn or_unknown(s: &str) -> String {
     }
 }
 
-/// The resource table of `app get` and `app resources`.
-pub fn resource_table(app: &Value) -> Table {
-    let mut table = Table::new(&[
+/// The resource table of `app get` and `app resources`; `wide` adds the API version, the
+/// sync wave and whether the resource waits for pruning.
+pub fn resource_table(app: &Value, wide: bool) -> Table {
+    let mut header = vec![
         "GROUP",
         "KIND",
         "NAMESPACE",
@@ -396,7 +403,11 @@ pub fn resource_table(app: &Value) -> Table {
         "HEALTH",
         "HOOK",
         "MESSAGE",
-    ]);
+    ];
+    if wide {
+        header.extend(["VERSION", "SYNC-WAVE", "REQUIRES-PRUNING"]);
+    }
+    let mut table = Table::new(&header);
     let results = app
         .pointer("/status/operationState/syncResult/resources")
         .and_then(Value::as_array)
@@ -433,6 +444,16 @@ pub fn resource_table(app: &Value) -> Table {
                 String::new()
             },
             message.to_string(),
+            text(r, "/version").to_string(),
+            r.get("syncWave")
+                .and_then(Value::as_i64)
+                .map(|w| w.to_string())
+                .unwrap_or_default(),
+            if r["requiresPruning"].as_bool() == Some(true) {
+                "true".to_string()
+            } else {
+                String::new()
+            },
         ]);
     }
     table
@@ -507,7 +528,7 @@ async fn get(ctx: &Ctx, name: &str) -> Result<(), Failure> {
         );
     }
     out.push('\n');
-    out.push_str(&resource_table(&app).render());
+    out.push_str(&resource_table(&app, ctx.wide()).render());
     crate::write_stdout(&out)
 }
 
@@ -520,7 +541,7 @@ async fn resources(ctx: &Ctx, name: &str) -> Result<(), Failure> {
     if ctx.print_structured(&list)? {
         return Ok(());
     }
-    crate::write_stdout(&resource_table(&app).render())
+    crate::write_stdout(&resource_table(&app, ctx.wide()).render())
 }
 
 async fn create(ctx: &Ctx, args: CreateArgs) -> Result<(), Failure> {
@@ -590,114 +611,51 @@ async fn create(ctx: &Ctx, args: CreateArgs) -> Result<(), Failure> {
     // Validate through the model before writing.
     serde_json::from_value::<Application>(app.clone())
         .with_context(|| format!("application '{name}' is not valid"))?;
-    let existing = ctx
-        .cluster
-        .get(&ctx.app_key(&name))
-        .await
-        .with_context(|| format!("reading application '{name}'"))?;
-    if let Some(live) = existing {
-        if !args.upsert {
-            if live.get("spec") == app.get("spec") {
-                return crate::write_stdout(&format!("application '{name}' unchanged\n"));
+    match ctx.backend.app_opt(&name).await? {
+        Some(live) => {
+            if !args.upsert {
+                if live.get("spec") == app.get("spec") {
+                    return crate::write_stdout(&format!("application '{name}' unchanged\n"));
+                }
+                return Err(anyhow!(
+                    "application '{name}' already exists with a different spec; use --upsert to update it or `ferrocd app set {name}`"
+                )
+                .into());
             }
-            return Err(anyhow!(
-                "application '{name}' already exists with a different spec; use --upsert to update it or `ferrocd app set {name}`"
-            )
-            .into());
+            ctx.backend.update_app(&live, &app).await?;
+            crate::write_stdout(&format!("application '{name}' updated\n"))
         }
-        ctx.cluster
-            .merge_patch(&ctx.app_key(&name), &json!({"spec": app["spec"].clone()}))
-            .await
-            .with_context(|| format!("updating application '{name}'"))?;
-        return crate::write_stdout(&format!("application '{name}' updated\n"));
+        None => {
+            ctx.backend.create_app(&app).await?;
+            crate::write_stdout(&format!("application '{name}' created\n"))
+        }
     }
-    ctx.cluster
-        .create(&app, &WriteOptions::default())
-        .await
-        .with_context(|| format!("creating application '{name}'"))?;
-    crate::write_stdout(&format!("application '{name}' created\n"))
 }
 
 async fn set(ctx: &Ctx, name: &str, flags: &SpecFlags) -> Result<(), Failure> {
-    let mut app = ctx.app(name).await?;
-    let live_destination = app.pointer("/spec/destination").cloned();
-    let Some(spec) = app.get_mut("spec").and_then(Value::as_object_mut) else {
+    let live = ctx.app(name).await?;
+    let mut desired = live.clone();
+    let Some(spec) = desired.get_mut("spec").and_then(Value::as_object_mut) else {
         return Err(anyhow!("application '{name}' has no spec").into());
     };
     flags.apply_to(spec)?;
     let spec = Value::Object(spec.clone());
-    // A merge patch cannot drop keys of a replaced map; null them explicitly.
-    let mut patch_spec = spec.clone();
-    if let (Some(live_dest), Some(p)) = (
-        live_destination.as_ref().and_then(Value::as_object),
-        patch_spec
-            .get_mut("destination")
-            .and_then(Value::as_object_mut),
-    ) {
-        for k in live_dest.keys() {
-            p.entry(k.clone()).or_insert(Value::Null);
-        }
-    }
-    let manual = flags
-        .sync_policy
-        .as_deref()
-        .is_some_and(|p| p == "none" || p == "manual");
-    if let (true, Some(p)) = (
-        manual,
-        patch_spec
-            .get_mut("syncPolicy")
-            .and_then(Value::as_object_mut),
-    ) {
-        p.insert("automated".into(), Value::Null);
-    }
     serde_json::from_value::<ferrocd_model::ApplicationSpec>(spec)
         .with_context(|| format!("application '{name}': the new spec is not valid"))?;
-    ctx.cluster
-        .merge_patch(&ctx.app_key(name), &json!({"spec": patch_spec}))
-        .await
-        .with_context(|| format!("updating application '{name}'"))?;
+    ctx.backend.update_app(&live, &desired).await?;
     crate::write_stdout(&format!("application '{name}' updated\n"))
 }
 
 async fn delete(ctx: &Ctx, name: &str, cascade: bool) -> Result<(), Failure> {
     let app = ctx.app(name).await?;
-    let mut finalizers: Vec<String> = app
-        .pointer("/metadata/finalizers")
-        .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(|v| v.as_str().map(String::from))
-                .collect()
-        })
-        .unwrap_or_default();
-    let has = finalizers.iter().any(|f| f == RESOURCES_FINALIZER);
-    if cascade && !has {
-        finalizers.push(RESOURCES_FINALIZER.to_string());
-    } else if !cascade && has {
-        finalizers.retain(|f| f != RESOURCES_FINALIZER);
-    }
-    if cascade != has {
-        ctx.cluster
-            .merge_patch(
-                &ctx.app_key(name),
-                &json!({"metadata": {"finalizers": finalizers}}),
-            )
-            .await
-            .with_context(|| format!("setting the finalizers of application '{name}'"))?;
-    }
-    let outcome = ctx
-        .cluster
-        .delete(&ctx.app_key(name), &DeleteOptions::default())
-        .await
-        .with_context(|| format!("deleting application '{name}'"))?;
-    match outcome {
-        DeleteOutcome::NotFound => {
-            crate::write_stdout(&format!("application '{name}' was already gone\n"))
-        }
-        _ if cascade => crate::write_stdout(&format!(
+    if !ctx.backend.delete_app(&app, cascade).await? {
+        crate::write_stdout(&format!("application '{name}' was already gone\n"))
+    } else if cascade {
+        crate::write_stdout(&format!(
             "application '{name}' deleted (its resources are deleted by the controller)\n"
-        )),
-        _ => crate::write_stdout(&format!("application '{name}' deleted (resources kept)\n")),
+        ))
+    } else {
+        crate::write_stdout(&format!("application '{name}' deleted (resources kept)\n"))
     }
 }
 
@@ -714,7 +672,11 @@ async fn history(ctx: &Ctx, name: &str) -> Result<(), Failure> {
     if ctx.print_structured(&Value::Array(entries.clone()))? {
         return Ok(());
     }
-    let mut table = Table::new(&["ID", "DATE", "REVISION", "INITIATED-BY"]);
+    let mut header = vec!["ID", "DATE", "REVISION", "INITIATED-BY"];
+    if ctx.wide() {
+        header.extend(["DEPLOY-STARTED", "SOURCE"]);
+    }
+    let mut table = Table::new(&header);
     for h in &entries {
         let revision = match text(h, "/revision") {
             "" => h["revisions"]
@@ -746,6 +708,13 @@ async fn history(ctx: &Ctx, name: &str) -> Result<(), Failure> {
                 format!("{revision} ({target})")
             },
             by,
+            text(h, "/deployStartedAt").to_string(),
+            [text(source, "/repoURL"), text(source, "/path")]
+                .iter()
+                .filter(|s| !s.is_empty())
+                .copied()
+                .collect::<Vec<_>>()
+                .join(" "),
         ]);
     }
     crate::write_stdout(&table.render())
@@ -780,20 +749,10 @@ async fn rollback(ctx: &Ctx, name: &str, id: Option<i64>) -> Result<(), Failure>
             &entries[entries.len() - 2]
         }
     };
-    let mut sync = json!({"revision": entry["revision"].clone()});
-    for field in ["source", "sources", "revisions"] {
-        if let Some(v) = entry.get(field).filter(|v| !v.is_null()) {
-            sync[field] = v.clone();
-        }
-    }
-    let operation = json!({
-        "sync": sync,
-        "initiatedBy": {"username": username()},
-    });
-    ctx.cluster
-        .merge_patch(&ctx.app_key(name), &json!({"operation": operation}))
-        .await
-        .with_context(|| format!("requesting the rollback of application '{name}'"))?;
+    let Some(entry_id) = entry["id"].as_i64() else {
+        return Err(anyhow!("application '{name}': a history entry has no id").into());
+    };
+    ctx.backend.rollback_app(&app, entry, entry_id).await?;
     crate::write_stdout(&format!(
         "rollback of application '{name}' to history {} (revision {}) requested; follow it with `ferrocd app wait {name} --operation`\n",
         entry["id"],
@@ -810,13 +769,7 @@ async fn terminate(ctx: &Ctx, name: &str) -> Result<(), Failure> {
     if !running {
         return Err(anyhow!("application '{name}' has no operation in progress").into());
     }
-    ctx.cluster
-        .merge_patch(
-            &ctx.app_key(name),
-            &json!({"status": {"operationState": {"phase": "Terminating"}}}),
-        )
-        .await
-        .with_context(|| format!("terminating the operation of application '{name}'"))?;
+    ctx.backend.terminate_op(&app).await?;
     crate::write_stdout(&format!(
         "operation of application '{name}' is terminating\n"
     ))

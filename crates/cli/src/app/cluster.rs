@@ -5,7 +5,6 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, anyhow};
 use clap::Subcommand;
-use ferrocd_cluster::{DeleteOptions, WriteOptions};
 use ferrocd_model::{ClusterSecret, Sensitive};
 use serde_json::{Value, json};
 
@@ -17,7 +16,7 @@ use crate::Failure;
 pub const CLUSTER_TYPE: &str = "cluster";
 
 /// The in-cluster destination every Argo CD knows.
-const IN_CLUSTER_SERVER: &str = "https://kubernetes.default.svc";
+pub const IN_CLUSTER_SERVER: &str = "https://kubernetes.default.svc";
 
 /// The verbs of `ferrocd cluster`.
 #[derive(Debug, Subcommand)]
@@ -26,9 +25,9 @@ pub enum ClusterCommand {
     Add {
         /// Cluster name (`destination.name` refers to it).
         name: String,
-        /// API server URL (default: the one in --kubeconfig-file).
-        #[arg(long, value_name = "URL")]
-        server: Option<String>,
+        /// The cluster's API server URL (default: the one in --kubeconfig-file).
+        #[arg(long = "url", visible_alias = "cluster-server", value_name = "URL")]
+        url: Option<String>,
         /// Take the server, CA and credentials from this kubeconfig file.
         #[arg(long, value_name = "FILE", conflicts_with = "bearer_token")]
         kubeconfig_file: Option<PathBuf>,
@@ -41,9 +40,9 @@ pub enum ClusterCommand {
         /// CA bundle (PEM) to verify the API server.
         #[arg(long, value_name = "FILE")]
         ca_file: Option<PathBuf>,
-        /// Skip TLS verification of the API server.
-        #[arg(long)]
-        insecure: bool,
+        /// Skip TLS verification of the cluster's API server.
+        #[arg(long = "insecure-skip-tls-verify")]
+        skip_tls_verify: bool,
         /// Namespaces the cluster is limited to (repeatable).
         #[arg(long = "namespace", value_name = "NS")]
         namespaces: Vec<String>,
@@ -59,7 +58,8 @@ pub enum ClusterCommand {
     /// Remove a registered cluster.
     Rm {
         /// Cluster server URL or name.
-        server: String,
+        #[arg(value_name = "SERVER")]
+        id: String,
     },
 }
 
@@ -174,38 +174,24 @@ fn from_kubeconfig(
     Ok(())
 }
 
-async fn registered(ctx: &Ctx) -> Result<Vec<(Value, ClusterSecret)>, Failure> {
-    let mut out = Vec::new();
-    for s in ctx.secrets_of_type(CLUSTER_TYPE).await? {
-        match ClusterSecret::from_secret(&s) {
-            Ok(c) => out.push((s, c)),
-            Err(e) => eprintln!(
-                "warning: skipping cluster Secret {}: {e}",
-                text(&s, "/metadata/name")
-            ),
-        }
-    }
-    Ok(out)
-}
-
 /// Runs one `ferrocd cluster` verb.
 pub async fn run(ctx: Ctx, command: ClusterCommand) -> Result<(), Failure> {
     match command {
         ClusterCommand::Add {
             name,
-            server,
+            url,
             kubeconfig_file,
             kubeconfig_context,
             bearer_token,
             ca_file,
-            insecure,
+            skip_tls_verify,
             namespaces,
             project,
             upsert,
         } => {
             let mut secret = ClusterSecret {
                 name: name.clone(),
-                server: server.unwrap_or_default(),
+                server: url.unwrap_or_default(),
                 namespaces,
                 project,
                 ..Default::default()
@@ -228,65 +214,39 @@ pub async fn run(ctx: Ctx, command: ClusterCommand) -> Result<(), Failure> {
                 let pem = std::fs::read(ca).with_context(|| format!("reading {}", ca.display()))?;
                 secret.config.tls_client_config.ca_data = Some(base64(pem)?);
             }
-            if insecure {
+            if skip_tls_verify {
                 secret.config.tls_client_config.insecure = Some(true);
             }
             if secret.server.is_empty() {
-                return Err(anyhow!("cluster add {name}: give --server URL").into());
+                return Err(anyhow!("cluster add {name}: give --url URL").into());
             }
-            let existing = registered(&ctx).await?;
-            if let Some((s, _)) = existing
+            let rows = ctx.backend.list_clusters().await?;
+            let existing = rows
                 .iter()
-                .find(|(_, c)| c.server == secret.server || c.name == name)
+                .find(|r| text(r, "/server") == secret.server || text(r, "/name") == name);
+            if let Some(row) = existing
+                && !upsert
             {
-                if !upsert {
-                    return Err(anyhow!(
-                        "cluster {} is already registered (Secret {}); use --upsert to replace it",
-                        secret.server,
-                        text(s, "/metadata/name")
-                    )
-                    .into());
-                }
-                secret.secret_name = text(s, "/metadata/name").to_string();
-            } else {
-                secret.secret_name = secret_name(&secret.server);
+                return Err(anyhow!(
+                    "cluster {} is already registered (as '{}'); use --upsert to replace it",
+                    secret.server,
+                    text(row, "/name")
+                )
+                .into());
             }
-            let object = secret.to_secret(ctx.ns());
-            ctx.cluster
-                .apply(&object, &WriteOptions::default())
-                .await
-                .with_context(|| format!("writing the Secret of cluster {}", secret.server))?;
+            ctx.backend.add_cluster(&mut secret, existing).await?;
             crate::write_stdout(&format!("cluster '{name}' ({}) added\n", secret.server))
         }
         ClusterCommand::List => {
-            let clusters = registered(&ctx).await?;
-            let mut rows: Vec<Value> = clusters
-                .iter()
-                .map(|(_, c)| {
-                    json!({
-                        "name": c.name,
-                        "server": c.server,
-                        "namespaces": c.namespaces,
-                        "project": c.project,
-                        // Display masks every credential.
-                        "credentials": c.config.to_string(),
-                    })
-                })
-                .collect();
-            if !clusters.iter().any(|(_, c)| c.server == IN_CLUSTER_SERVER) {
-                rows.push(json!({
-                    "name": ferrocd_model::IN_CLUSTER_NAME,
-                    "server": IN_CLUSTER_SERVER,
-                    "namespaces": [],
-                    "project": null,
-                    "credentials": "in-cluster",
-                }));
-            }
-            rows.sort_by(|a, b| text(a, "/server").cmp(text(b, "/server")));
+            let rows = ctx.backend.list_clusters().await?;
             if ctx.print_structured(&Value::Array(rows.clone()))? {
                 return Ok(());
             }
-            let mut table = Table::new(&["SERVER", "NAME", "NAMESPACES", "PROJECT", "CREDENTIALS"]);
+            let mut header = vec!["SERVER", "NAME", "NAMESPACES", "PROJECT", "CREDENTIALS"];
+            if ctx.wide() {
+                header.push("CONNECTION");
+            }
+            let mut table = Table::new(&header);
             for r in &rows {
                 let namespaces: Vec<&str> = r["namespaces"]
                     .as_array()
@@ -302,15 +262,19 @@ pub async fn run(ctx: Ctx, command: ClusterCommand) -> Result<(), Failure> {
                     },
                     text(r, "/project").to_string(),
                     text(r, "/credentials").to_string(),
+                    match text(r, "/connection") {
+                        "" => "Unknown".to_string(),
+                        c => c.to_string(),
+                    },
                 ]);
             }
             crate::write_stdout(&table.render())
         }
-        ClusterCommand::Rm { server } => {
-            let clusters = registered(&ctx).await?;
-            let Some((s, c)) = clusters
+        ClusterCommand::Rm { id: server } => {
+            let rows = ctx.backend.list_clusters().await?;
+            let Some(row) = rows
                 .iter()
-                .find(|(_, c)| c.server == server || c.name == server)
+                .find(|r| text(r, "/server") == server || text(r, "/name") == server)
             else {
                 return Err(anyhow!(
                     "cluster '{server}' is not registered in namespace {}; list them with `ferrocd cluster list`",
@@ -318,14 +282,12 @@ pub async fn run(ctx: Ctx, command: ClusterCommand) -> Result<(), Failure> {
                 )
                 .into());
             };
-            ctx.cluster
-                .delete(
-                    &ctx.secret_key(text(s, "/metadata/name")),
-                    &DeleteOptions::default(),
-                )
-                .await
-                .with_context(|| format!("deleting the Secret of cluster {}", c.server))?;
-            crate::write_stdout(&format!("cluster '{}' ({}) removed\n", c.name, c.server))
+            ctx.backend.remove_cluster(row).await?;
+            crate::write_stdout(&format!(
+                "cluster '{}' ({}) removed\n",
+                text(row, "/name"),
+                text(row, "/server")
+            ))
         }
     }
 }

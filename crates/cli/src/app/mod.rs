@@ -1,13 +1,21 @@
 //! `ferrocd app|proj|repo|cluster`: Argo CD's verbs on Applications, AppProjects and the
 //! repository and cluster Secrets.
 //!
-//! There is no ferrocd server client yet, so every verb runs in `--core` mode: it talks
-//! straight to the Kubernetes API of the control plane (`--kubeconfig`, `--context`) and
-//! reads and writes the resources in the Applications' namespace (`-N`, default `argocd`)
-//! the way the controller expects them: a sync is the Application's `operation` field,
-//! termination is `status.operationState.phase: Terminating`.
+//! Each verb is written once against [`backend::Backend`], which talks either to a ferrocd
+//! API server (after `ferrocd login`, or with `--server`/`--auth-token`; Argo CD's REST API,
+//! checked by the server's RBAC) or, with `--core`, straight to the Kubernetes API of the
+//! control plane (`--kubeconfig`, `--context`), reading and writing the resources in the
+//! Applications' namespace (`-N`, default `argocd`) the way the controller expects them: a
+//! sync is the Application's `operation` field, termination is
+//! `status.operationState.phase: Terminating`.
+//!
+//! Which one: `--core` wins; then `--server` (or `FERROCD_SERVER`); then an explicit
+//! `--kubeconfig` means Kubernetes; then the current context of `ferrocd login`; with none
+//! of these, Kubernetes through the default kubeconfig.
 
+pub mod api;
 mod application;
+mod backend;
 mod cluster;
 mod operation;
 mod project;
@@ -20,15 +28,18 @@ use std::path::PathBuf;
 use anyhow::{Context, anyhow};
 use clap::{Args, ValueEnum};
 use ferrocd_cluster::Cluster;
-use ferrocd_model::ResourceKey;
 use serde_json::Value;
 
 use crate::Failure;
+use crate::config::{CliConfig, Session};
 
 pub use application::AppCommand;
+use backend::Backend;
 pub use cluster::ClusterCommand;
 pub use project::ProjCommand;
 pub use repo::RepoCommand;
+pub use source::render_locally;
+pub use table::Table;
 
 /// The namespace Argo CD keeps its Applications, projects and Secrets in.
 pub const DEFAULT_NAMESPACE: &str = "argocd";
@@ -39,10 +50,29 @@ pub const RESOURCES_FINALIZER: &str = "resources-finalizer.argocd.argoproj.io";
 /// How to reach the control plane.
 #[derive(Debug, Clone, Args)]
 pub struct CoreArgs {
-    /// Talk straight to Kubernetes instead of a ferrocd server. This is the default while
-    /// no `ferrocd login` exists (the only mode for now).
+    /// Talk straight to Kubernetes instead of a ferrocd server.
     #[arg(long, global = true)]
     pub core: bool,
+    /// The ferrocd API server (`host:port` or a URL); default: the current context of
+    /// `ferrocd login`.
+    #[arg(long, value_name = "HOST:PORT", env = "FERROCD_SERVER", global = true)]
+    pub server: Option<String>,
+    /// Session or account token for --server (default: the token of the context that
+    /// logged in to that server).
+    #[arg(
+        long,
+        value_name = "TOKEN",
+        env = "FERROCD_AUTH_TOKEN",
+        global = true,
+        hide_env_values = true
+    )]
+    pub auth_token: Option<String>,
+    /// Use plain HTTP to reach --server.
+    #[arg(long, global = true)]
+    pub plaintext: bool,
+    /// Do not verify the TLS certificate of --server.
+    #[arg(long, global = true)]
+    pub insecure: bool,
     /// Kubeconfig file (default: $KUBECONFIG, then ~/.kube/config, then in-cluster).
     #[arg(long, value_name = "FILE", global = true)]
     pub kubeconfig: Option<PathBuf>,
@@ -52,9 +82,52 @@ pub struct CoreArgs {
     /// Namespace of the Applications, AppProjects and Argo CD Secrets.
     #[arg(short = 'N', long = "app-namespace", value_name = "NS", global = true, default_value = DEFAULT_NAMESPACE)]
     pub namespace: String,
-    /// Output format: a table (default), json, yaml or wide.
+    /// Output format: a table (default), json, yaml or wide (a table with more columns).
     #[arg(short = 'o', long = "output", value_enum, global = true)]
     pub output: Option<Output>,
+}
+
+impl CoreArgs {
+    /// The server session these flags (and the CLI configuration) ask for; `None` for
+    /// Kubernetes.
+    fn session(&self) -> Result<Option<Session>, Failure> {
+        if self.core {
+            return Ok(None);
+        }
+        let config_path = crate::config::path();
+        if let Some(server) = self.server.as_deref().filter(|s| !s.trim().is_empty()) {
+            let base = crate::config::base_url(server, self.plaintext);
+            let config = CliConfig::load(&config_path)?;
+            // The token of a context that logged in to this server, unless one is given.
+            let known = config
+                .contexts
+                .iter()
+                .filter_map(|c| config.session(Some(&c.name)))
+                .find(|s| s.base_url == base);
+            let token = match &self.auth_token {
+                Some(t) => t.clone(),
+                None => known.as_ref().map(|s| s.token.clone()).unwrap_or_default(),
+            };
+            return Ok(Some(Session {
+                context: known.map(|s| s.context).unwrap_or_default(),
+                base_url: base,
+                insecure: self.insecure,
+                username: String::new(),
+                token,
+            }));
+        }
+        if self.kubeconfig.is_some() {
+            return Ok(None);
+        }
+        let config = CliConfig::load(&config_path)?;
+        Ok(config.session(None).map(|mut s| {
+            if let Some(t) = &self.auth_token {
+                s.token = t.clone();
+            }
+            s.insecure |= self.insecure;
+            s
+        }))
+    }
 }
 
 /// Output formats.
@@ -130,17 +203,28 @@ where
     Fut: std::future::Future<Output = Result<(), Failure>>,
 {
     crate::run_direct(async move {
-        let cluster = Cluster::from_kubeconfig(core.kubeconfig.as_deref(), core.context.as_deref())
-            .await
-            .context("connecting to Kubernetes (check --kubeconfig and --context)")?;
-        body(Ctx { cluster, core }).await
+        let backend = match core.session()? {
+            Some(session) => Backend::Server {
+                api: api::ApiClient::new(&session)?,
+            },
+            None => Backend::Core {
+                cluster: Cluster::from_kubeconfig(
+                    core.kubeconfig.as_deref(),
+                    core.context.as_deref(),
+                )
+                .await
+                .context("connecting to Kubernetes (check --kubeconfig and --context, or log in to a ferrocd server with `ferrocd login`)")?,
+                ns: core.namespace.clone(),
+            },
+        };
+        body(Ctx { backend, core }).await
     })
 }
 
 /// A connected command.
 pub struct Ctx {
-    /// The control-plane cluster.
-    pub cluster: Cluster,
+    /// Where verbs read and write.
+    pub backend: Backend,
     /// The connection flags.
     pub core: CoreArgs,
 }
@@ -154,78 +238,31 @@ impl Ctx {
         self.core.output
     }
 
-    fn app_key(&self, name: &str) -> ResourceKey {
-        ResourceKey {
-            group: "argoproj.io".into(),
-            kind: "Application".into(),
-            namespace: self.ns().to_string(),
-            name: name.to_string(),
-        }
-    }
-
-    fn proj_key(&self, name: &str) -> ResourceKey {
-        ResourceKey {
-            group: "argoproj.io".into(),
-            kind: "AppProject".into(),
-            namespace: self.ns().to_string(),
-            name: name.to_string(),
-        }
-    }
-
-    fn secret_key(&self, name: &str) -> ResourceKey {
-        ResourceKey {
-            group: String::new(),
-            kind: "Secret".into(),
-            namespace: self.ns().to_string(),
-            name: name.to_string(),
-        }
+    /// Whether `-o wide` asks for the extra columns.
+    fn wide(&self) -> bool {
+        self.core.output == Some(Output::Wide)
     }
 
     /// Reads an Application; a missing one is an error that says how to list them.
     async fn app(&self, name: &str) -> Result<Value, Failure> {
-        self.cluster
-            .get(&self.app_key(name))
-            .await
-            .with_context(|| format!("reading application '{name}'"))?
-            .ok_or_else(|| {
-                anyhow!(
-                    "application '{name}' not found in namespace {}; list them with `ferrocd app list`",
-                    self.ns()
-                )
-                .into()
-            })
+        self.backend.app_opt(name).await?.ok_or_else(|| {
+            anyhow!(
+                "application '{name}' not found in namespace {}; list them with `ferrocd app list`",
+                self.ns()
+            )
+            .into()
+        })
     }
 
     /// Reads an AppProject; a missing one is an error that says how to list them.
     async fn project(&self, name: &str) -> Result<Value, Failure> {
-        self.cluster
-            .get(&self.proj_key(name))
-            .await
-            .with_context(|| format!("reading project '{name}'"))?
-            .ok_or_else(|| {
-                anyhow!(
-                    "project '{name}' not found in namespace {}; list them with `ferrocd proj list`",
-                    self.ns()
-                )
-                .into()
-            })
-    }
-
-    /// Secrets of the control-plane namespace with `argocd.argoproj.io/secret-type: TYPE`.
-    async fn secrets_of_type(&self, kind: &str) -> Result<Vec<Value>, Failure> {
-        let all = self
-            .cluster
-            .list("", "Secret", Some(self.ns()))
-            .await
-            .with_context(|| format!("listing Secrets in namespace {}", self.ns()))?;
-        Ok(all
-            .into_iter()
-            .filter(|s| {
-                s.pointer("/metadata/labels/argocd.argoproj.io~1secret-type")
-                    .and_then(Value::as_str)
-                    == Some(kind)
-            })
-            .collect())
+        self.backend.project_opt(name).await?.ok_or_else(|| {
+            anyhow!(
+                "project '{name}' not found in namespace {}; list them with `ferrocd proj list`",
+                self.ns()
+            )
+            .into()
+        })
     }
 
     /// Prints objects as JSON or YAML; `false` when a table is wanted.
@@ -272,6 +309,53 @@ fn username() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct ClusterCli {
+        #[command(flatten)]
+        args: ClusterArgs,
+    }
+
+    #[derive(Parser)]
+    struct ProjCli {
+        #[command(flatten)]
+        args: ProjArgs,
+    }
+
+    #[test]
+    fn verb_arguments_never_fill_the_connection_flags() {
+        let parsed = ClusterCli::try_parse_from([
+            "cluster",
+            "add",
+            "gpu-east",
+            "--url",
+            "https://gpu-east.ml.example.com:6443",
+            "--insecure-skip-tls-verify",
+            "--bearer-token",
+            "t",
+        ])
+        .map_err(|e| e.to_string());
+        let Ok(parsed) = parsed else {
+            panic!("{parsed:?}", parsed = parsed.err());
+        };
+        assert_eq!(parsed.args.core.server, None);
+        assert!(!parsed.args.core.insecure);
+        let parsed =
+            ClusterCli::try_parse_from(["cluster", "rm", "gpu-east"]).map_err(|e| e.to_string());
+        assert!(parsed.is_ok_and(|p| p.args.core.server.is_none()));
+        let parsed = ProjCli::try_parse_from([
+            "proj",
+            "add-destination",
+            "ml",
+            "https://kubernetes.default.svc",
+            "serving",
+            "--server",
+            "cd.ml.example.com",
+        ])
+        .map_err(|e| e.to_string());
+        assert!(parsed.is_ok_and(|p| p.args.core.server.as_deref() == Some("cd.ml.example.com")));
+    }
 
     #[test]
     fn key_value_splits_and_refuses_missing_key() {

@@ -2,11 +2,11 @@
 
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, anyhow};
+use anyhow::anyhow;
 use clap::Args;
 use serde_json::{Value, json};
 
-use super::{Ctx, key_value, text, username};
+use super::{Ctx, key_value, text};
 use crate::Failure;
 
 const POLL: Duration = Duration::from_millis(500);
@@ -88,18 +88,19 @@ pub async fn sync(ctx: &Ctx, args: SyncArgs) -> Result<(), Failure> {
         )
         .into());
     }
-    let mut sync = json!({});
+    // Argo CD's ApplicationSyncRequest.
+    let mut request = json!({});
     if let Some(rev) = &args.revision {
-        sync["revision"] = json!(rev);
+        request["revision"] = json!(rev);
     }
     if args.prune {
-        sync["prune"] = json!(true);
+        request["prune"] = json!(true);
     }
     if args.dry_run {
-        sync["dryRun"] = json!(true);
+        request["dryRun"] = json!(true);
     }
     if !args.resource.is_empty() {
-        sync["resources"] = Value::Array(
+        request["resources"] = Value::Array(
             args.resource
                 .iter()
                 .map(|r| parse_resource(r))
@@ -112,14 +113,10 @@ pub async fn sync(ctx: &Ctx, args: SyncArgs) -> Result<(), Failure> {
             .iter()
             .map(|o| key_value("--sync-option", o).map(|(k, v)| format!("{k}={v}")))
             .collect::<Result<_, _>>()?;
-        sync["syncOptions"] = json!(options);
+        request["syncOptions"] = json!({"items": options});
     }
     let previous_start = text(&app, "/status/operationState/startedAt").to_string();
-    let operation = json!({"sync": sync, "initiatedBy": {"username": username()}});
-    ctx.cluster
-        .merge_patch(&ctx.app_key(name), &json!({"operation": operation}))
-        .await
-        .with_context(|| format!("requesting a sync of application '{name}'"))?;
+    ctx.backend.sync_app(&app, &request).await?;
     if args.r#async {
         return crate::write_stdout(&format!(
             "sync of application '{name}' requested; follow it with `ferrocd app wait {name} --operation`\n"

@@ -2,7 +2,6 @@
 
 use anyhow::{Context, anyhow};
 use clap::Subcommand;
-use ferrocd_cluster::WriteOptions;
 use serde_json::{Value, json};
 
 use super::table::Table;
@@ -41,7 +40,8 @@ pub enum ProjCommand {
         /// Project name.
         name: String,
         /// Cluster URL (or name with --name).
-        server: String,
+        #[arg(value_name = "SERVER")]
+        dest_server: String,
         /// Namespace (glob).
         #[arg(value_name = "NAMESPACE")]
         dest_namespace: String,
@@ -102,44 +102,65 @@ pub async fn run(ctx: Ctx, command: ProjCommand) -> Result<(), Failure> {
             });
             serde_json::from_value::<ferrocd_model::AppProject>(project.clone())
                 .with_context(|| format!("project '{name}' is not valid"))?;
-            let exists = ctx
-                .cluster
-                .get(&ctx.proj_key(&name))
-                .await
-                .with_context(|| format!("reading project '{name}'"))?
-                .is_some();
+            let exists = ctx.backend.project_opt(&name).await?.is_some();
             if exists && !upsert {
                 return Err(anyhow!(
                     "project '{name}' already exists; use --upsert to replace its spec, or `ferrocd proj add-source|add-destination`"
                 )
                 .into());
             }
-            ctx.cluster
-                .apply(&project, &WriteOptions::default())
-                .await
-                .with_context(|| format!("writing project '{name}'"))?;
+            ctx.backend.write_project(&project, exists).await?;
             crate::write_stdout(&format!(
                 "project '{name}' {}\n",
                 if exists { "updated" } else { "created" }
             ))
         }
         ProjCommand::List => {
-            let mut projects = ctx
-                .cluster
-                .list("argoproj.io", "AppProject", Some(ctx.ns()))
-                .await
-                .with_context(|| format!("listing projects in namespace {}", ctx.ns()))?;
+            let mut projects = ctx.backend.list_projects().await?;
             projects.sort_by(|a, b| text(a, "/metadata/name").cmp(text(b, "/metadata/name")));
             if ctx.print_structured(&Value::Array(projects.clone()))? {
                 return Ok(());
             }
-            let mut table = Table::new(&["NAME", "DESCRIPTION", "DESTINATIONS", "SOURCES"]);
+            let wide = ctx.wide();
+            let mut header = vec!["NAME", "DESCRIPTION", "DESTINATIONS", "SOURCES"];
+            if wide {
+                header.extend([
+                    "CLUSTER-RESOURCE-WHITELIST",
+                    "NAMESPACE-RESOURCE-BLACKLIST",
+                    "ROLES",
+                ]);
+            }
+            let mut table = Table::new(&header);
             for p in &projects {
+                // Wide lists every entry instead of a count.
+                let list = |items: Vec<String>| {
+                    if wide && !items.is_empty() {
+                        items.join(",")
+                    } else {
+                        summarize(&items)
+                    }
+                };
+                let kinds = |pointer: &str| {
+                    list(
+                        list_of(p, pointer)
+                            .iter()
+                            .map(|k| format!("{}/{}", text(k, "/group"), text(k, "/kind")))
+                            .collect(),
+                    )
+                };
                 table.row(vec![
                     text(p, "/metadata/name").to_string(),
                     text(p, "/spec/description").to_string(),
-                    summarize(&destinations_text(p)),
-                    summarize(&sources_text(p)),
+                    list(destinations_text(p)),
+                    list(sources_text(p)),
+                    kinds("/spec/clusterResourceWhitelist"),
+                    kinds("/spec/namespaceResourceBlacklist"),
+                    list(
+                        list_of(p, "/spec/roles")
+                            .iter()
+                            .map(|r| text(r, "/name").to_string())
+                            .collect(),
+                    ),
                 ]);
             }
             crate::write_stdout(&table.render())
@@ -170,7 +191,7 @@ pub async fn run(ctx: Ctx, command: ProjCommand) -> Result<(), Failure> {
         }
         ProjCommand::AddDestination {
             name,
-            server,
+            dest_server: server,
             dest_namespace: namespace,
             by_name,
         } => {
@@ -187,13 +208,12 @@ pub async fn run(ctx: Ctx, command: ProjCommand) -> Result<(), Failure> {
                 ));
             }
             dests.push(entry);
-            ctx.cluster
-                .merge_patch(
-                    &ctx.proj_key(&name),
-                    &json!({"spec": {"destinations": dests}}),
-                )
-                .await
-                .with_context(|| format!("updating project '{name}'"))?;
+            let mut desired = p.clone();
+            if !desired["spec"].is_object() {
+                desired["spec"] = json!({});
+            }
+            desired["spec"]["destinations"] = json!(dests);
+            ctx.backend.update_project(&p, &desired).await?;
             crate::write_stdout(&format!(
                 "project '{name}' now permits {server},{namespace}\n"
             ))
@@ -205,13 +225,12 @@ pub async fn run(ctx: Ctx, command: ProjCommand) -> Result<(), Failure> {
                 return crate::write_stdout(&format!("project '{name}' already permits {url}\n"));
             }
             repos.push(json!(url));
-            ctx.cluster
-                .merge_patch(
-                    &ctx.proj_key(&name),
-                    &json!({"spec": {"sourceRepos": repos}}),
-                )
-                .await
-                .with_context(|| format!("updating project '{name}'"))?;
+            let mut desired = p.clone();
+            if !desired["spec"].is_object() {
+                desired["spec"] = json!({});
+            }
+            desired["spec"]["sourceRepos"] = json!(repos);
+            ctx.backend.update_project(&p, &desired).await?;
             crate::write_stdout(&format!("project '{name}' now permits {url}\n"))
         }
     }

@@ -5,7 +5,6 @@ use std::path::PathBuf;
 
 use anyhow::{Context, anyhow};
 use clap::{Subcommand, ValueEnum};
-use ferrocd_cluster::{DeleteOptions, WriteOptions};
 use serde_json::{Value, json};
 
 use super::table::Table;
@@ -95,19 +94,20 @@ pub async fn run(ctx: Ctx, command: RepoCommand) -> Result<(), Failure> {
             kind,
             upsert,
         } => {
-            let mut data = json!({
-                "url": url,
+            // Argo CD's Repository, as the API takes it.
+            let mut request = json!({
+                "repo": url,
                 "type": match kind { RepoType::Git => "git", RepoType::Helm => "helm" },
             });
             if let Some(n) = name {
-                data["name"] = json!(n);
+                request["name"] = json!(n);
             }
             if let Some(u) = username {
-                data["username"] = json!(u);
+                request["username"] = json!(u);
                 let Some(p) = password else {
                     return Err(anyhow!("--username needs --password").into());
                 };
-                data["password"] = json!(p);
+                request["password"] = json!(p);
             }
             if let Some(path) = ssh_private_key_path {
                 let key = std::fs::read_to_string(&path)
@@ -115,95 +115,60 @@ pub async fn run(ctx: Ctx, command: RepoCommand) -> Result<(), Failure> {
                 if !key.contains("PRIVATE KEY") {
                     return Err(anyhow!("{}: not a PEM private key", path.display()).into());
                 }
-                data["sshPrivateKey"] = json!(key);
+                request["sshPrivateKey"] = json!(key);
             }
-            let secret_name = secret_name(&url);
             let exists = ctx
-                .secrets_of_type(REPOSITORY_TYPE)
+                .backend
+                .list_repos()
                 .await?
                 .iter()
-                .any(|s| secret_value(s, "url").as_deref() == Some(url.as_str()));
+                .any(|r| text(r, "/repo") == url);
             if exists && !upsert {
                 return Err(anyhow!(
                     "repository {url} is already registered; use --upsert to replace it"
                 )
                 .into());
             }
-            let secret = json!({
-                "apiVersion": "v1",
-                "kind": "Secret",
-                "metadata": {
-                    "name": secret_name,
-                    "namespace": ctx.ns(),
-                    "labels": {"argocd.argoproj.io/secret-type": REPOSITORY_TYPE},
-                    "annotations": {"managed-by": "argocd.argoproj.io"},
-                },
-                "type": "Opaque",
-                "stringData": data,
-            });
-            ctx.cluster
-                .apply(&secret, &WriteOptions::default())
-                .await
-                .with_context(|| format!("writing the Secret of repository {url}"))?;
+            ctx.backend.add_repo(&request, upsert).await?;
             crate::write_stdout(&format!("repository {url} added\n"))
         }
         RepoCommand::List => {
-            let secrets = ctx.secrets_of_type(REPOSITORY_TYPE).await?;
-            let mut rows: Vec<Value> = secrets
-                .iter()
-                .map(|s| {
-                    let has = |k: &str| secret_value(s, k).is_some_and(|v| !v.is_empty());
-                    json!({
-                        "repo": secret_value(s, "url").unwrap_or_default(),
-                        "name": secret_value(s, "name").unwrap_or_default(),
-                        "type": secret_value(s, "type").unwrap_or_else(|| "git".into()),
-                        "username": secret_value(s, "username").unwrap_or_default(),
-                        "hasPassword": has("password"),
-                        "hasSshPrivateKey": has("sshPrivateKey"),
-                        "secret": text(s, "/metadata/name"),
-                    })
-                })
-                .collect();
-            rows.sort_by(|a, b| text(a, "/repo").cmp(text(b, "/repo")));
+            let rows = ctx.backend.list_repos().await?;
             if ctx.print_structured(&Value::Array(rows.clone()))? {
                 return Ok(());
             }
-            let mut table = Table::new(&["TYPE", "NAME", "REPO", "USER", "CREDS"]);
+            let mut header = vec!["TYPE", "NAME", "REPO", "USER", "CREDS"];
+            if ctx.wide() {
+                header.extend(["PROJECT", "INSECURE", "CONNECTION"]);
+            }
+            let mut table = Table::new(&header);
             for r in &rows {
-                let creds = if r["hasSshPrivateKey"] == json!(true) {
-                    "ssh-key"
-                } else if r["hasPassword"] == json!(true) {
-                    "password"
-                } else {
-                    "none"
-                };
                 table.row(vec![
                     text(r, "/type").to_string(),
                     text(r, "/name").to_string(),
                     text(r, "/repo").to_string(),
                     text(r, "/username").to_string(),
-                    creds.to_string(),
+                    text(r, "/credentials").to_string(),
+                    text(r, "/project").to_string(),
+                    (r["insecure"] == json!(true)).to_string(),
+                    match text(r, "/connection") {
+                        "" => "Unknown".to_string(),
+                        c => c.to_string(),
+                    },
                 ]);
             }
             crate::write_stdout(&table.render())
         }
         RepoCommand::Rm { url } => {
-            let secrets = ctx.secrets_of_type(REPOSITORY_TYPE).await?;
-            let Some(secret) = secrets
-                .iter()
-                .find(|s| secret_value(s, "url").as_deref() == Some(url.as_str()))
-            else {
+            let rows = ctx.backend.list_repos().await?;
+            let Some(row) = rows.iter().find(|r| text(r, "/repo") == url) else {
                 return Err(anyhow!(
                     "repository {url} is not registered in namespace {}; list them with `ferrocd repo list`",
                     ctx.ns()
                 )
                 .into());
             };
-            let name = text(secret, "/metadata/name");
-            ctx.cluster
-                .delete(&ctx.secret_key(name), &DeleteOptions::default())
-                .await
-                .with_context(|| format!("deleting the Secret of repository {url}"))?;
+            ctx.backend.remove_repo(row).await?;
             crate::write_stdout(&format!("repository {url} removed\n"))
         }
     }

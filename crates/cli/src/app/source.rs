@@ -5,7 +5,6 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Args, Parser, ValueEnum};
-use ferrocd_model::ResourceKey;
 use serde_json::Value;
 
 use super::{Ctx, text};
@@ -31,6 +30,9 @@ pub struct ManifestsArgs {
     /// Where the manifests come from.
     #[arg(long, value_enum, default_value_t = ManifestSource::Live)]
     pub source: ManifestSource,
+    /// With `--source git`: render this revision instead of the target revision.
+    #[arg(long, value_name = "REV")]
+    pub revision: Option<String>,
 }
 
 /// The stored Application, written to a temporary file for the file-based commands.
@@ -86,55 +88,40 @@ struct DiffWrapper {
     diff: DiffArgs,
 }
 
+/// Renders an Application's sources here, the way `ferrocd render` does (at `revision`
+/// instead of the target revision when given).
+pub async fn render_locally(app: &Value, revision: Option<&str>) -> Result<Vec<Value>, Failure> {
+    let file = AppFile::write(app)?;
+    let path = file.path.display().to_string();
+    let mut argv = vec!["render".to_string(), path];
+    if let Some(rev) = revision {
+        argv.push("--revision".into());
+        argv.push(rev.to_string());
+    }
+    let render = RenderWrapper::try_parse_from(argv)
+        .context("preparing the render")?
+        .render;
+    let rendered = tokio::task::spawn_blocking(move || {
+        let out = crate::render::render_application_file(&render);
+        drop(file);
+        out
+    })
+    .await
+    .context("rendering")??;
+    Ok(rendered.iter().map(|m| m.object.clone()).collect())
+}
+
 /// Prints the live or rendered manifests of an application.
 pub async fn manifests(ctx: &Ctx, args: ManifestsArgs) -> Result<(), Failure> {
     let app = ctx.app(&args.name).await?;
-    let objects: Vec<Value> =
-        match args.source {
-            ManifestSource::Git => {
-                let file = AppFile::write(&app)?;
-                let path = file.path.display().to_string();
-                let render = RenderWrapper::try_parse_from(["render", path.as_str()])
-                    .context("preparing the render")?
-                    .render;
-                let rendered = tokio::task::spawn_blocking(move || {
-                    let out = crate::render::render_application_file(&render);
-                    drop(file);
-                    out
-                })
-                .await
-                .context("rendering")??;
-                rendered.iter().map(|m| m.object.clone()).collect()
-            }
-            ManifestSource::Live => {
-                let mut out = Vec::new();
-                for r in app
-                    .pointer("/status/resources")
-                    .and_then(Value::as_array)
-                    .into_iter()
-                    .flatten()
-                {
-                    let key = ResourceKey {
-                        group: text(r, "/group").to_string(),
-                        kind: text(r, "/kind").to_string(),
-                        namespace: text(r, "/namespace").to_string(),
-                        name: text(r, "/name").to_string(),
-                    };
-                    if let Some(mut obj) = ctx.cluster.get(&key).await.with_context(|| {
-                        format!("reading {}/{} {}", key.group, key.kind, key.name)
-                    })? {
-                        if let Some(meta) = obj.get_mut("metadata").and_then(Value::as_object_mut) {
-                            meta.remove("managedFields");
-                        }
-                        if key.kind == "Secret" && key.group.is_empty() {
-                            mask_secret(&mut obj);
-                        }
-                        out.push(obj);
-                    }
-                }
-                out
-            }
-        };
+    let objects: Vec<Value> = match args.source {
+        ManifestSource::Git => {
+            ctx.backend
+                .git_manifests(&app, args.revision.as_deref())
+                .await?
+        }
+        ManifestSource::Live => ctx.backend.live_manifests(&app).await?,
+    };
     if ctx.print_structured(&Value::Array(objects.clone()))? {
         return Ok(());
     }
@@ -142,7 +129,7 @@ pub async fn manifests(ctx: &Ctx, args: ManifestsArgs) -> Result<(), Failure> {
 }
 
 /// Replaces Secret values with `++++++++`, as `argocd app manifests` does.
-fn mask_secret(obj: &mut Value) {
+pub fn mask_secret(obj: &mut Value) {
     for field in ["data", "stringData"] {
         if let Some(map) = obj.get_mut(field).and_then(Value::as_object_mut) {
             for v in map.values_mut() {
@@ -155,6 +142,9 @@ fn mask_secret(obj: &mut Value) {
 /// Renders the application and diffs it with the live objects (exit 1 on a difference).
 pub async fn diff(ctx: &Ctx, name: &str) -> Result<(), Failure> {
     let app = ctx.app(name).await?;
+    if ctx.backend.is_server() {
+        return diff_through_server(ctx, &app).await;
+    }
     let file = AppFile::write(&app)?;
     let mut argv = vec![
         "diff".to_string(),
@@ -187,6 +177,89 @@ pub async fn diff(ctx: &Ctx, name: &str) -> Result<(), Failure> {
         .await
         .context("diffing")?
         .map_err(|_| anyhow::anyhow!("the diff stopped unexpectedly"))?
+}
+
+/// `app diff` against a server: the live and target states of each managed resource
+/// (`managed-resources`), compared here with the application's ignoreDifferences.
+async fn diff_through_server(ctx: &Ctx, app: &Value) -> Result<(), Failure> {
+    let name = text(app, "/metadata/name");
+    let items = ctx.backend.managed_resources(app).await?;
+    let options = ferrocd_diff::DiffOptions {
+        ignore: ferrocd_diff::IgnoreRule::from_application(app)
+            .with_context(|| format!("reading the ignoreDifferences of application '{name}'"))?,
+        ..Default::default()
+    };
+    let parse = |v: Option<&Value>| -> Option<Value> {
+        match v {
+            Some(Value::String(s)) => serde_json::from_str::<Value>(s)
+                .ok()
+                .filter(|v| !v.is_null()),
+            _ => None,
+        }
+    };
+    let mut diffs = Vec::new();
+    for item in &items {
+        let live = parse(item.get("liveState"));
+        let mut target = parse(item.get("targetState"));
+        if let Some(t) = target.as_mut() {
+            // As the controller applies it: in the destination namespace, with tracking.
+            let key = ferrocd_model::ResourceKey {
+                group: text(item, "/group").to_string(),
+                kind: text(item, "/kind").to_string(),
+                namespace: text(item, "/namespace").to_string(),
+                name: text(item, "/name").to_string(),
+            };
+            if let Some(meta) = t.get_mut("metadata").and_then(Value::as_object_mut)
+                && !key.namespace.is_empty()
+                && !meta.contains_key("namespace")
+            {
+                meta.insert("namespace".into(), Value::String(key.namespace.clone()));
+            }
+            ferrocd_sync::prepare::stamp(t, &key.tracking_id(name));
+        }
+        if live.is_none() && target.is_none() {
+            continue;
+        }
+        let d =
+            ferrocd_diff::diff(target.as_ref(), live.as_ref(), &options).with_context(|| {
+                format!(
+                    "comparing {}/{} {}",
+                    text(item, "/kind"),
+                    text(item, "/namespace"),
+                    text(item, "/name")
+                )
+            })?;
+        diffs.push(d);
+    }
+    let changed = diffs
+        .iter()
+        .any(ferrocd_diff::ObjectDiff::counts_against_app);
+    if ctx.output() == Some(super::Output::Json) {
+        let list: Vec<Value> = diffs
+            .iter()
+            .map(|d| {
+                serde_json::json!({
+                    "group": d.key.group, "kind": d.key.kind, "namespace": d.key.namespace,
+                    "name": d.key.name, "status": format!("{:?}", d.status), "diff": d.unified(),
+                })
+            })
+            .collect();
+        let mut text = serde_json::to_string_pretty(&serde_json::json!({
+            "app": name,
+            "status": if changed { "OutOfSync" } else { "Synced" },
+            "resources": list,
+        }))
+        .context("encoding JSON")?;
+        text.push('\n');
+        crate::write_stdout(&text)?;
+    } else {
+        crate::write_stdout(&ferrocd_diff::unified_diff(&diffs))?;
+    }
+    if changed {
+        Err(Failure::silent(1))
+    } else {
+        Ok(())
+    }
 }
 
 #[cfg(test)]

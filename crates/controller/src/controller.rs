@@ -9,6 +9,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use ferrocd_cluster::{CacheOptions, Cluster, ClusterRegistry, LiveCache};
@@ -92,6 +93,9 @@ pub(crate) struct Shared {
     pub renders: Mutex<HashMap<String, Arc<RenderedApp>>>,
     pub operations: Mutex<HashMap<AppRef, CancelHandle>>,
     pub last_reconciled: Mutex<HashMap<AppRef, Instant>>,
+    /// Set by [`Controller::shutdown`]: running operations stop and stay `Running` in the
+    /// status, for the next controller to resume.
+    pub stopping: AtomicBool,
     queue: WorkQueue,
 }
 
@@ -151,6 +155,7 @@ impl Controller {
             renders: Mutex::new(HashMap::new()),
             operations: Mutex::new(HashMap::new()),
             last_reconciled: Mutex::new(HashMap::new()),
+            stopping: AtomicBool::new(false),
             queue,
             config,
         });
@@ -228,20 +233,31 @@ impl Controller {
         self.shared.queue.len()
     }
 
-    /// Stops every task and every running operation (operations stay `Running` in the
-    /// Application status and are resumed by the next controller).
+    /// Stops every task and every running operation. An operation stops before its next
+    /// step and records how far it got (hooks that already succeeded included) with phase
+    /// `Running`, so that the next controller resumes it without running a hook twice;
+    /// this waits up to [`SHUTDOWN_GRACE`] for that record to be written.
     pub async fn shutdown(&self) {
+        self.shared.stopping.store(true, Ordering::SeqCst);
         for handle in self.tasks.lock().drain(..) {
             handle.abort();
         }
-        for (_, cancel) in self.shared.operations.lock().drain() {
+        for cancel in self.shared.operations.lock().values() {
             cancel.terminate();
+        }
+        let deadline = Instant::now() + SHUTDOWN_GRACE;
+        while !self.shared.operations.lock().is_empty() && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
         }
         for (_, cache) in self.shared.caches.lock().await.drain() {
             cache.stop();
         }
     }
 }
+
+/// How long [`Controller::shutdown`] waits for running operations to record where they
+/// stopped.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
 impl Shared {
     fn watched_namespaces(&self) -> Vec<String> {

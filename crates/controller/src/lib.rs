@@ -22,7 +22,7 @@ mod rendering;
 mod status;
 pub mod webhook;
 
-pub use controller::{AppRef, Controller, ControllerConfig, ControllerError};
+pub use controller::{AppRef, Controller, ControllerConfig, ControllerError, SHUTDOWN_GRACE};
 pub use metrics::{AppInfoLabels, K8sRequestLabels, Metrics, SyncLabels, metrics_router};
 pub use reconcile::{RESOURCES_FINALIZER, RESOURCES_FINALIZER_BACKGROUND};
 pub use webhook::{

@@ -7,6 +7,7 @@
 //! no hook runs twice.
 
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use ferrocd_model::{
@@ -28,6 +29,8 @@ use crate::status::now;
 const OPERATION_MANAGER: &str = "ferrocd-operation";
 /// The message of a rollback refused because automated sync is on.
 pub(crate) const ROLLBACK_REFUSED: &str = "rollback cannot be initiated when automated sync is enabled: automated sync would undo it at once; disable it (spec.syncPolicy.automated) and request the rollback again";
+/// The message of an operation left Running by a controller that stopped.
+const STOPPED: &str = "the controller stopped during the sync; the next controller resumes it";
 /// How many times a conflicting write of the operation request is retried.
 const CLEAR_ATTEMPTS: u32 = 5;
 /// Default number of history entries kept (`spec.revisionHistoryLimit`).
@@ -242,6 +245,7 @@ async fn run(
     let outcome = execute(&cluster, &plan, &opts, &cancel, &mut on_event).await;
     drop(on_event);
     let _ = writer.await;
+    let stopping = shared.stopping.load(Ordering::SeqCst);
 
     let mut resources = state
         .sync_result
@@ -257,6 +261,18 @@ async fn run(
     });
     resources.extend(fresh);
     let multi = target.has_multiple_sources();
+    if stopping {
+        // The controller stops: record how far the operation got and leave it Running.
+        let mut sr = state.sync_result.clone().unwrap_or_default();
+        sr.resources = resources;
+        state.sync_result = Some(sr);
+        state.message = Some(STOPPED.to_string());
+        if let Err(e) = write_operation(shared, &app, &state, None).await {
+            warn!(app = %app.name(), error = %e, "recording where the operation stopped");
+        }
+        info!(app = %app.name(), "operation stopped with the controller; it resumes on restart");
+        return;
+    }
     let mut sync_result = ferrocd_model::SyncOperationResult {
         resources,
         ..Default::default()
@@ -462,7 +478,9 @@ fn skip_finished_hooks(plan: &mut SyncPlan, state: &OperationState) {
     });
 }
 
-/// Folds a finished task into the running result shown in the status.
+/// Folds a finished task into the running result shown in the status: applied objects,
+/// and the phases of hooks (under the name the server chose for `generateName` hooks), so
+/// that a controller resuming the operation knows which hooks already succeeded.
 fn record_progress(
     plan: &SyncPlan,
     result: &mut ferrocd_sync::SyncResult,
@@ -477,14 +495,29 @@ fn record_progress(
     }) else {
         return;
     };
-    let code = match record.result.as_str() {
-        "Synced" => ferrocd_model::ResultCode::Synced,
-        "Pruned" => ferrocd_model::ResultCode::Pruned,
-        "PruneSkipped" => ferrocd_model::ResultCode::PruneSkipped,
-        "SyncFailed" => ferrocd_model::ResultCode::SyncFailed,
-        _ => return,
-    };
-    result.record(task, code, record.message.clone());
+    let mut named = task.clone();
+    if !record.key.name.is_empty() {
+        named.key.name = record.key.name.clone();
+    }
+    let message = record.message.clone();
+    match (record.action.as_str(), record.result.as_str()) {
+        ("hook", "Succeeded") => {
+            result.set_hook_phase(&named, OperationPhase::Succeeded, message);
+        }
+        ("hook", "Failed") => result.set_hook_phase(&named, OperationPhase::Failed, message),
+        (_, "Synced") => {
+            result.record(&named, ferrocd_model::ResultCode::Synced, message.clone());
+            if named.is_hook {
+                result.set_hook_phase(&named, OperationPhase::Running, message);
+            }
+        }
+        (_, "Pruned") => result.record(&named, ferrocd_model::ResultCode::Pruned, message),
+        (_, "PruneSkipped") => {
+            result.record(&named, ferrocd_model::ResultCode::PruneSkipped, message);
+        }
+        (_, "SyncFailed") => result.record(&named, ferrocd_model::ResultCode::SyncFailed, message),
+        _ => {}
+    }
 }
 
 /// The history with `entry` appended (ids increase), trimmed to the app's limit.

@@ -468,7 +468,36 @@ fn exec_error(file: &str, e: &ExecError) -> HelmError {
         };
         return HelmError::Exec(format!("execution error at ({location}): {msg}"));
     }
-    HelmError::Exec(text)
+    HelmError::Exec(reformat_exec_error(&text).unwrap_or(text))
+}
+
+/// Helm 4 prints a template execution error whose innermost cause is not a
+/// function's own error as one block per template in the chain:
+/// `NAME:LINE:COL`, `  executing "NAME" at <NODE>:`, `    CAUSE`. Errors
+/// returned by a called function (`error calling index: ...`) keep Go's
+/// one-line text. `None` when `text` is not in Go's form.
+fn reformat_exec_error(text: &str) -> Option<String> {
+    const PREFIX: &str = "template: ";
+    let segments: Vec<&str> = text.strip_prefix(PREFIX)?.split(PREFIX).collect();
+    let mut blocks = Vec::with_capacity(segments.len());
+    for (i, seg) in segments.iter().enumerate() {
+        let exec = seg.find(": executing \"")?;
+        let location = &seg[..exec];
+        let rest = &seg[exec + 2..];
+        let at = rest.find(" at <")?;
+        let node_end = at + rest[at..].find(">: ")?;
+        let executing = &rest[..node_end + 1];
+        let cause = rest[node_end + 3..].trim_end();
+        let last = i + 1 == segments.len();
+        if last && cause.starts_with("error calling ") {
+            return None;
+        }
+        if !last && !cause.starts_with("error calling ") {
+            return None;
+        }
+        blocks.push(format!("{location}\n  {executing}:\n    {cause}"));
+    }
+    Some(blocks.join("\n"))
 }
 
 /// Splits rendered text into documents at `---` lines, trimmed, empties dropped.

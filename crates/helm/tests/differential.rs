@@ -811,6 +811,84 @@ fn cases() -> Vec<Case> {
             set: &["tracking.enabled=false,cpuPool.enabled=false,gpuPool.gpu.count=8"],
             ..BASE
         },
+        Case {
+            chart: "metadata-db",
+            release: "ml",
+            namespace: "data",
+            ..BASE
+        },
+        Case {
+            chart: "metadata-db",
+            release: "ml-ha",
+            namespace: "data",
+            values: &["metadata-db-ha.yaml"],
+            ..BASE
+        },
+        Case {
+            chart: "metadata-db",
+            release: "airflow",
+            values: &["metadata-db-external-secret.yaml"],
+            set: &["readReplicas.count=3,primary.persistence.storageClass=standard"],
+            ..BASE
+        },
+        Case {
+            chart: "dns-sync",
+            release: "dns",
+            namespace: "kube-system",
+            ..BASE
+        },
+        Case {
+            chart: "dns-sync",
+            release: "dns-cf",
+            values: &["dns-sync-cloudflare.yaml"],
+            ..BASE
+        },
+        Case {
+            chart: "dns-sync",
+            release: "lab-dns",
+            values: &["dns-sync-rfc2136.yaml"],
+            set: &["provider.rfc2136.port=5353,interval=30s"],
+            ..BASE
+        },
+        Case {
+            chart: "queue-manager",
+            release: "gpu-queues",
+            ..BASE
+        },
+        Case {
+            chart: "queue-manager",
+            release: "llm-queues",
+            values: &["queue-manager-h100.yaml"],
+            ..BASE
+        },
+        Case {
+            chart: "queue-manager",
+            release: "shared",
+            values: &["queue-manager-one-team.yaml"],
+            set: &["flavors.a100.nodes=2,cpuPerGpu=8"],
+            ..BASE
+        },
+        Case {
+            chart: "ingress-gateway",
+            release: "ingress",
+            namespace: "ingress",
+            ..BASE
+        },
+        Case {
+            chart: "ingress-gateway",
+            release: "edge",
+            namespace: "ingress",
+            values: &["ingress-gateway-edge.yaml"],
+            flags: &["--kube-version", "1.27.9"],
+            ..BASE
+        },
+        Case {
+            chart: "ingress-gateway",
+            release: "public",
+            values: &["ingress-gateway-hpa.yaml"],
+            set: &["controller.config.proxy-body-size=1g,controller.replicas=5"],
+            ..BASE
+        },
     ]
 }
 
@@ -1078,14 +1156,45 @@ fn required_and_parse_errors_read_like_helm() {
             flags: &["--kube-version", "1.22.0"],
             ..BASE
         },
+        Case {
+            chart: "dns-sync",
+            release: "x",
+            set: &["provider.name=azure"],
+            ..BASE
+        },
+        Case {
+            chart: "dns-sync",
+            release: "x",
+            set: &["provider.name=rfc2136,provider.rfc2136.host=ns1"],
+            ..BASE
+        },
+        Case {
+            chart: "queue-manager",
+            release: "x",
+            set: &["teams[0].share=0.9"],
+            ..BASE
+        },
+        Case {
+            chart: "metadata-db",
+            release: "x",
+            set: &["tls.enabled=true"],
+            ..BASE
+        },
+        Case {
+            chart: "ingress-gateway",
+            release: "x",
+            set: &["controller.kind=StatefulSet"],
+            ..BASE
+        },
     ];
     for c in &bad {
         let out = helm_command(&helm, c).output().expect("helm runs");
         assert!(!out.status.success());
         let stderr = String::from_utf8_lossy(&out.stderr);
+        // The message runs from "Error: " to the blank line before helm's hint.
         let helm_msg = stderr
-            .lines()
-            .find_map(|l| l.strip_prefix("Error: "))
+            .split_once("Error: ")
+            .map(|(_, m)| m.split("\n\n").next().unwrap_or(m).trim_end())
             .expect("helm error line")
             .to_string();
         let err = render_chart(&charts_dir().join(c.chart), &options(c)).expect_err("must fail");

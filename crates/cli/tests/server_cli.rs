@@ -583,6 +583,48 @@ async fn server_mode_login_apps_rbac_and_logout() {
         denied.stderr
     );
 
+    // Flags instead of a context: --server and --auth-token (the reader's session).
+    let config_text = std::fs::read_to_string(env.config_path()).expect("config");
+    let config: Value = serde_saphyr::from_str(&config_text).expect("config yaml");
+    let reader_token = config["users"]
+        .as_array()
+        .and_then(|u| u.iter().find(|u| u["name"] == "reader"))
+        .and_then(|u| u["auth-token"].as_str())
+        .expect("reader token")
+        .to_string();
+    let flags = env
+        .run(&[
+            "app",
+            "list",
+            "-o",
+            "json",
+            "--server",
+            &env.addr,
+            "--plaintext",
+            "--auth-token",
+            &reader_token,
+        ])
+        .await;
+    assert_eq!(flags.code, 0, "{}", flags.stderr);
+    assert!(flags.stdout.contains("fraud-model"), "{}", flags.stdout);
+    let bad_token = env
+        .run(&[
+            "app",
+            "list",
+            "--server",
+            &env.addr,
+            "--plaintext",
+            "--auth-token",
+            "forged",
+        ])
+        .await;
+    assert_eq!(bad_token.code, 1);
+    assert!(
+        bad_token.stderr.contains("ferrocd login"),
+        "{}",
+        bad_token.stderr
+    );
+
     // Back to admin: delete with its resources.
     env.ok(&["context", &env.addr]).await;
     env.ok(&["app", "delete", "fraud-model"]).await;

@@ -243,3 +243,87 @@ pub async fn login(session: &Session, username: &str, password: &str) -> Result<
         Err(e) => Err(e.explain(&client, &format!("logging in as {username}"), None)),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn client() -> ApiClient {
+        let session = Session {
+            context: "ml-prod".into(),
+            base_url: "https://cd.ml.example.com".into(),
+            insecure: false,
+            username: "alice".into(),
+            token: "secret-token".into(),
+        };
+        match ApiClient::new(&session) {
+            Ok(c) => c,
+            Err(f) => panic!("{}", f.message()),
+        }
+    }
+
+    fn status(code: StatusCode, message: &str) -> ApiFailure {
+        ApiFailure::Status {
+            status: code,
+            message: message.into(),
+        }
+    }
+
+    #[test]
+    fn failures_say_what_to_do_next() {
+        let c = client();
+        let unauthorized = status(StatusCode::UNAUTHORIZED, "token is expired")
+            .explain(&c, "listing applications", None)
+            .message();
+        assert!(
+            unauthorized.contains("run `ferrocd login cd.ml.example.com`"),
+            "{unauthorized}"
+        );
+        let forbidden = status(
+            StatusCode::FORBIDDEN,
+            "permission denied: applications, sync, ml/mlflow, sub: alice",
+        )
+        .explain(&c, "requesting a sync", None)
+        .message();
+        assert!(
+            forbidden.contains("permission denied: applications, sync, ml/mlflow")
+                && forbidden.contains("argocd-rbac-cm"),
+            "{forbidden}"
+        );
+        let missing = status(StatusCode::NOT_FOUND, "not found")
+            .explain(&c, "reading", Some("application 'x' not found".into()))
+            .message();
+        assert_eq!(missing, "application 'x' not found");
+        let other = status(
+            StatusCode::BAD_REQUEST,
+            "another operation is already in progress",
+        )
+        .explain(&c, "requesting a sync", None)
+        .message();
+        assert!(other.contains("HTTP 400"), "{other}");
+        let down = ApiFailure::Unreachable {
+            base: "https://cd.ml.example.com".into(),
+            message: "connection refused".into(),
+        }
+        .explain(&c, "listing applications", None)
+        .message();
+        assert!(
+            down.contains("is it running") && down.contains("--core"),
+            "{down}"
+        );
+        assert!(!format!("{c:?}").contains("secret-token"));
+    }
+
+    #[test]
+    fn path_segments_are_encoded() {
+        let c = client();
+        let url = c
+            .url(&["repositories", "https://git.example.com/ml/charts.git"])
+            .map(|u| u.to_string())
+            .unwrap_or_default();
+        assert_eq!(
+            url,
+            "https://cd.ml.example.com/api/v1/repositories/https:%2F%2Fgit.example.com%2Fml%2Fcharts.git"
+        );
+    }
+}

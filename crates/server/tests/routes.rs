@@ -49,6 +49,31 @@ fn table() -> Vec<(Who, &'static str, String, Option<Value>, u16)> {
                          "config": {"bearerToken": CLUSTER_TOKEN, "tlsClientConfig": {"insecure": false}}});
     let sync = json!({"prune": true});
     vec![
+        // the document and single sign-on need no token (SSO is not configured here)
+        (Nobody, "GET", "/api/openapi.json".into(), None, 200),
+        (
+            Nobody,
+            "GET",
+            "/auth/login?return_url=/applications".into(),
+            None,
+            404,
+        ),
+        (
+            Nobody,
+            "GET",
+            "/auth/callback?code=c0de&state=st4te".into(),
+            None,
+            404,
+        ),
+        (
+            Nobody,
+            "POST",
+            p("/session"),
+            Some(json!({"username": "alice", "password": "not-her-password"})),
+            401,
+        ),
+        (Nobody, "GET", p("/stream/applications"), None, 401),
+        (Forged, "GET", p("/stream/applications"), None, 401),
         // settings, session, account
         (Nobody, "GET", p("/settings"), None, 200),
         (Nobody, "GET", p("/session/userinfo"), None, 200),
@@ -467,6 +492,41 @@ fn table() -> Vec<(Who, &'static str, String, Option<Value>, u16)> {
         (Alice, "DELETE", p("/session"), None, 200),
         (Alice, "GET", p("/applications"), None, 401),
     ]
+}
+
+/// Whether a concrete request path (query removed) is an instance of a route template.
+fn instance_of(template: &str, path: &str) -> bool {
+    let path = path.split('?').next().unwrap_or(path);
+    let t: Vec<&str> = template.split('/').collect();
+    let p: Vec<&str> = path.split('/').collect();
+    // `{subresource}` of can-i takes the rest of the path
+    if t.last() == Some(&"{subresource}") {
+        return p.len() >= t.len() && t.iter().zip(&p).all(|(a, b)| a.starts_with('{') || a == b);
+    }
+    t.len() == p.len() && t.iter().zip(&p).all(|(a, b)| a.starts_with('{') || a == b)
+}
+
+#[test]
+fn the_table_covers_every_route() {
+    let rows = table();
+    let uncovered: Vec<String> = ferrocd_server::api::routes()
+        .into_iter()
+        .filter(|route| {
+            !rows.iter().any(|(_, method, path, _, _)| {
+                *method == route.method && instance_of(&route.path, path)
+            })
+        })
+        .map(|route| format!("{} {}", route.method, route.path))
+        .collect();
+    assert!(uncovered.is_empty(), "routes without a row: {uncovered:?}");
+    assert!(instance_of(
+        "/api/v1/applications/{name}",
+        "/api/v1/applications/mlflow?refresh=hard"
+    ));
+    assert!(!instance_of(
+        "/api/v1/applications/{name}",
+        "/api/v1/applications/mlflow/sync"
+    ));
 }
 
 #[tokio::test]

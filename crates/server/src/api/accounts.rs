@@ -36,6 +36,16 @@ fn account_json(account: &Account) -> Value {
 }
 
 /// `GET /api/v1/account`: the accounts the caller may see.
+#[utoipa::path(
+    get,
+    path = "/api/v1/account",
+    tag = "accounts",
+    operation_id = "AccountService_List",
+    responses(
+        (status = 200, description = "Accounts the caller may see", body = crate::api::openapi::AccountList),
+        (status = 401, description = "No valid session or token", body = crate::api::openapi::ErrorBody),
+    ),
+)]
 pub(crate) async fn list(caller: Caller) -> Result<Json<Value>, ApiError> {
     let items: Vec<Value> = caller
         .snapshot
@@ -49,6 +59,21 @@ pub(crate) async fn list(caller: Caller) -> Result<Json<Value>, ApiError> {
 }
 
 /// `GET /api/v1/account/{name}`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/account/{name}",
+    tag = "accounts",
+    operation_id = "AccountService_GetOne",
+    params(
+        ("name" = String, Path, description = "Account name"),
+    ),
+    responses(
+        (status = 200, description = "The account", body = crate::api::openapi::Account),
+        (status = 401, description = "No valid session or token", body = crate::api::openapi::ErrorBody),
+        (status = 403, description = "RBAC denies", body = crate::api::openapi::ErrorBody),
+        (status = 404, description = "Not found", body = crate::api::openapi::ErrorBody),
+    ),
+)]
 pub(crate) async fn get_one(
     caller: Caller,
     Path(name): Path<String>,
@@ -64,6 +89,21 @@ pub(crate) async fn get_one(
 }
 
 /// `GET /api/v1/account/can-i/{resource}/{action}/{subresource}` → `{"value": "yes"|"no"}`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/account/can-i/{resource}/{action}/{subresource}",
+    tag = "accounts",
+    operation_id = "AccountService_CanI",
+    params(
+        ("resource" = String, Path, description = "RBAC resource (applications, projects, clusters...)"),
+        ("action" = String, Path, description = "RBAC action (get, create, sync...)"),
+        ("subresource" = String, Path, description = "RBAC object; may contain slashes (project/app)"),
+    ),
+    responses(
+        (status = 200, description = "yes or no", body = crate::api::openapi::CanI),
+        (status = 401, description = "No valid session or token", body = crate::api::openapi::ErrorBody),
+    ),
+)]
 pub(crate) async fn can_i(
     caller: Caller,
     Path((resource, action, subresource)): Path<(String, String, String)>,
@@ -73,7 +113,7 @@ pub(crate) async fn can_i(
 }
 
 /// `POST /account/{name}/token` body.
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct CreateTokenRequest {
     /// Seconds until expiry; 0 or absent for none.
@@ -94,6 +134,24 @@ fn may_manage(caller: &Caller, name: &str) -> Result<(), ApiError> {
 }
 
 /// `POST /api/v1/account/{name}/token` → `{token}`; records the token in `argocd-secret`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/account/{name}/token",
+    tag = "accounts",
+    operation_id = "AccountService_CreateToken",
+    params(
+        ("name" = String, Path, description = "Account name"),
+    ),
+    request_body = crate::api::accounts::CreateTokenRequest,
+    responses(
+        (status = 200, description = "The new API token (shown once)", body = crate::api::openapi::TokenResponse),
+        (status = 400, description = "Invalid request", body = crate::api::openapi::ErrorBody),
+        (status = 401, description = "No valid session or token", body = crate::api::openapi::ErrorBody),
+        (status = 403, description = "RBAC denies", body = crate::api::openapi::ErrorBody),
+        (status = 404, description = "Not found", body = crate::api::openapi::ErrorBody),
+        (status = 409, description = "Conflict", body = crate::api::openapi::ErrorBody),
+    ),
+)]
 pub(crate) async fn create_token(
     State(state): State<AppState>,
     caller: Caller,
@@ -140,6 +198,22 @@ pub(crate) async fn create_token(
 }
 
 /// `DELETE /api/v1/account/{name}/token/{id}`.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/account/{name}/token/{id}",
+    tag = "accounts",
+    operation_id = "AccountService_DeleteToken",
+    params(
+        ("name" = String, Path, description = "Account name"),
+        ("id" = String, Path, description = "Token ID"),
+    ),
+    responses(
+        (status = 200, description = "The token is revoked", body = crate::api::openapi::Empty),
+        (status = 401, description = "No valid session or token", body = crate::api::openapi::ErrorBody),
+        (status = 403, description = "RBAC denies", body = crate::api::openapi::ErrorBody),
+        (status = 404, description = "Not found", body = crate::api::openapi::ErrorBody),
+    ),
+)]
 pub(crate) async fn delete_token(
     State(state): State<AppState>,
     caller: Caller,
@@ -185,7 +259,7 @@ async fn write_tokens(
 }
 
 /// `PUT /account/password` body.
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct UpdatePasswordRequest {
     #[serde(default)]
@@ -198,6 +272,19 @@ pub(crate) struct UpdatePasswordRequest {
 
 /// `PUT /api/v1/account/password`: the caller proves its own password; changing another
 /// account's password also needs `accounts, update, <name>`.
+#[utoipa::path(
+    put,
+    path = "/api/v1/account/password",
+    tag = "accounts",
+    operation_id = "AccountService_UpdatePassword",
+    request_body = crate::api::accounts::UpdatePasswordRequest,
+    responses(
+        (status = 200, description = "The password is changed; older sessions end", body = crate::api::openapi::Empty),
+        (status = 400, description = "Invalid request", body = crate::api::openapi::ErrorBody),
+        (status = 401, description = "No valid session or token", body = crate::api::openapi::ErrorBody),
+        (status = 403, description = "RBAC denies", body = crate::api::openapi::ErrorBody),
+    ),
+)]
 pub(crate) async fn update_password(
     State(state): State<AppState>,
     caller: Caller,

@@ -89,6 +89,23 @@ async fn load(
 }
 
 /// `GET /api/v1/applications?projects=&selector=&name=`: the applications the caller may get.
+#[utoipa::path(
+    get,
+    path = "/api/v1/applications",
+    tag = "applications",
+    operation_id = "ApplicationService_List",
+    params(
+        ("projects" = Option<Vec<String>>, Query, description = "Only applications of these projects (repeatable; `project` is accepted too)"),
+        ("selector" = Option<String>, Query, description = "Label selector"),
+        ("name" = Option<String>, Query, description = "Only the application with this name"),
+        ("appNamespace" = Option<String>, Query, description = "Namespace of the application (only the server's namespace is served)"),
+    ),
+    responses(
+        (status = 200, description = "Applications the caller may get", body = crate::api::openapi::ApplicationList),
+        (status = 400, description = "Invalid request", body = crate::api::openapi::ErrorBody),
+        (status = 401, description = "No valid session or token", body = crate::api::openapi::ErrorBody),
+    ),
+)]
 pub(crate) async fn list(
     State(state): State<AppState>,
     caller: Caller,
@@ -129,6 +146,24 @@ pub(crate) async fn list(
 
 /// `GET /api/v1/applications/{name}?refresh=normal|hard`: with `refresh`, also asks the
 /// controller for a refresh.
+#[utoipa::path(
+    get,
+    path = "/api/v1/applications/{name}",
+    tag = "applications",
+    operation_id = "ApplicationService_GetOne",
+    params(
+        ("name" = String, Path, description = "Application name"),
+        ("refresh" = Option<String>, Query, description = "normal or hard: ask the controller to refresh first"),
+        ("appNamespace" = Option<String>, Query, description = "Namespace of the application (only the server's namespace is served)"),
+    ),
+    responses(
+        (status = 200, description = "The application", body = crate::api::openapi::Application),
+        (status = 400, description = "Invalid request", body = crate::api::openapi::ErrorBody),
+        (status = 401, description = "No valid session or token", body = crate::api::openapi::ErrorBody),
+        (status = 403, description = "RBAC denies", body = crate::api::openapi::ErrorBody),
+        (status = 404, description = "Not found", body = crate::api::openapi::ErrorBody),
+    ),
+)]
 pub(crate) async fn get_one(
     State(state): State<AppState>,
     caller: Caller,
@@ -194,6 +229,22 @@ fn validated(state: &AppState, caller: &Caller, mut body: Value) -> Result<Value
 }
 
 /// `POST /api/v1/applications?upsert=`: creates an application (body: the Application).
+#[utoipa::path(
+    post,
+    path = "/api/v1/applications",
+    tag = "applications",
+    operation_id = "ApplicationService_Create",
+    params(
+        ("upsert" = Option<bool>, Query, description = "Replace an existing application with a different spec"),
+    ),
+    request_body = crate::api::openapi::Application,
+    responses(
+        (status = 200, description = "The created (or unchanged) application", body = crate::api::openapi::Application),
+        (status = 400, description = "Invalid request", body = crate::api::openapi::ErrorBody),
+        (status = 401, description = "No valid session or token", body = crate::api::openapi::ErrorBody),
+        (status = 403, description = "RBAC denies", body = crate::api::openapi::ErrorBody),
+    ),
+)]
 pub(crate) async fn create(
     State(state): State<AppState>,
     caller: Caller,
@@ -264,6 +315,23 @@ async fn replace_spec(
 }
 
 /// `PUT /api/v1/applications/{name}`: replaces spec, labels, annotations and finalizers.
+#[utoipa::path(
+    put,
+    path = "/api/v1/applications/{name}",
+    tag = "applications",
+    operation_id = "ApplicationService_Update",
+    params(
+        ("name" = String, Path, description = "Application name"),
+    ),
+    request_body = crate::api::openapi::Application,
+    responses(
+        (status = 200, description = "The updated application", body = crate::api::openapi::Application),
+        (status = 400, description = "Invalid request", body = crate::api::openapi::ErrorBody),
+        (status = 401, description = "No valid session or token", body = crate::api::openapi::ErrorBody),
+        (status = 403, description = "RBAC denies", body = crate::api::openapi::ErrorBody),
+        (status = 404, description = "Not found", body = crate::api::openapi::ErrorBody),
+    ),
+)]
 pub(crate) async fn update(
     State(state): State<AppState>,
     caller: Caller,
@@ -289,6 +357,25 @@ pub(crate) async fn update(
 
 /// `DELETE /api/v1/applications/{name}?cascade=&propagationPolicy=`: with cascade (the
 /// default) the controller deletes the resources first (finalizer), without it they stay.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/applications/{name}",
+    tag = "applications",
+    operation_id = "ApplicationService_DeleteOne",
+    params(
+        ("name" = String, Path, description = "Application name"),
+        ("cascade" = Option<bool>, Query, description = "Delete the application's resources too (default true)"),
+        ("propagationPolicy" = Option<String>, Query, description = "foreground or background"),
+        ("appNamespace" = Option<String>, Query, description = "Namespace of the application (only the server's namespace is served)"),
+    ),
+    responses(
+        (status = 200, description = "Deleted", body = crate::api::openapi::Empty),
+        (status = 400, description = "Invalid request", body = crate::api::openapi::ErrorBody),
+        (status = 401, description = "No valid session or token", body = crate::api::openapi::ErrorBody),
+        (status = 403, description = "RBAC denies", body = crate::api::openapi::ErrorBody),
+        (status = 404, description = "Not found", body = crate::api::openapi::ErrorBody),
+    ),
+)]
 pub(crate) async fn delete_one(
     State(state): State<AppState>,
     caller: Caller,
@@ -336,7 +423,7 @@ pub(crate) async fn delete_one(
 }
 
 /// `POST /applications/{name}/sync` body (`ApplicationSyncRequest`).
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct SyncRequest {
     #[serde(default)]
@@ -361,7 +448,7 @@ pub(crate) struct SyncRequest {
     manifests: Vec<String>,
 }
 
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, utoipa::ToSchema)]
 pub(crate) struct SyncOptionsList {
     #[serde(default)]
     items: Vec<String>,
@@ -398,6 +485,24 @@ async fn write_operation(
 }
 
 /// `POST /api/v1/applications/{name}/sync`: writes `operation.sync` with `initiatedBy`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/applications/{name}/sync",
+    tag = "applications",
+    operation_id = "ApplicationService_Sync",
+    params(
+        ("name" = String, Path, description = "Application name"),
+    ),
+    request_body = crate::api::applications::SyncRequest,
+    responses(
+        (status = 200, description = "The application with its sync operation", body = crate::api::openapi::Application),
+        (status = 400, description = "Invalid request", body = crate::api::openapi::ErrorBody),
+        (status = 401, description = "No valid session or token", body = crate::api::openapi::ErrorBody),
+        (status = 403, description = "RBAC denies", body = crate::api::openapi::ErrorBody),
+        (status = 404, description = "Not found", body = crate::api::openapi::ErrorBody),
+        (status = 409, description = "Conflict", body = crate::api::openapi::ErrorBody),
+    ),
+)]
 pub(crate) async fn sync(
     State(state): State<AppState>,
     caller: Caller,
@@ -473,7 +578,7 @@ pub(crate) async fn sync(
 }
 
 /// `PUT /applications/{name}/rollback` body.
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct RollbackRequest {
     #[serde(default)]
@@ -486,6 +591,23 @@ pub(crate) struct RollbackRequest {
 
 /// `PUT /api/v1/applications/{name}/rollback`: syncs to the source and revision of history
 /// entry `id`.
+#[utoipa::path(
+    put,
+    path = "/api/v1/applications/{name}/rollback",
+    tag = "applications",
+    operation_id = "ApplicationService_Rollback",
+    params(
+        ("name" = String, Path, description = "Application name"),
+    ),
+    request_body = crate::api::applications::RollbackRequest,
+    responses(
+        (status = 200, description = "The application with its rollback operation", body = crate::api::openapi::Application),
+        (status = 400, description = "Invalid request", body = crate::api::openapi::ErrorBody),
+        (status = 401, description = "No valid session or token", body = crate::api::openapi::ErrorBody),
+        (status = 403, description = "RBAC denies", body = crate::api::openapi::ErrorBody),
+        (status = 404, description = "Not found", body = crate::api::openapi::ErrorBody),
+    ),
+)]
 pub(crate) async fn rollback(
     State(state): State<AppState>,
     caller: Caller,
@@ -547,6 +669,22 @@ pub(crate) async fn rollback(
 
 /// `DELETE /api/v1/applications/{name}/operation`: asks the controller to stop the running
 /// operation (`status.operationState.phase: Terminating`).
+#[utoipa::path(
+    delete,
+    path = "/api/v1/applications/{name}/operation",
+    tag = "applications",
+    operation_id = "ApplicationService_Terminate",
+    params(
+        ("name" = String, Path, description = "Application name"),
+    ),
+    responses(
+        (status = 200, description = "The running operation is being terminated", body = crate::api::openapi::Empty),
+        (status = 400, description = "Invalid request", body = crate::api::openapi::ErrorBody),
+        (status = 401, description = "No valid session or token", body = crate::api::openapi::ErrorBody),
+        (status = 403, description = "RBAC denies", body = crate::api::openapi::ErrorBody),
+        (status = 404, description = "Not found", body = crate::api::openapi::ErrorBody),
+    ),
+)]
 pub(crate) async fn terminate(
     State(state): State<AppState>,
     caller: Caller,
@@ -634,6 +772,21 @@ async fn live_managed(state: &AppState, app: &Value) -> Result<Vec<Value>, ApiEr
 }
 
 /// `GET /api/v1/applications/{name}/resource-tree`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/applications/{name}/resource-tree",
+    tag = "applications",
+    operation_id = "ApplicationService_ResourceTree",
+    params(
+        ("name" = String, Path, description = "Application name"),
+    ),
+    responses(
+        (status = 200, description = "Managed resources and their children", body = crate::api::openapi::ResourceTree),
+        (status = 401, description = "No valid session or token", body = crate::api::openapi::ErrorBody),
+        (status = 403, description = "RBAC denies", body = crate::api::openapi::ErrorBody),
+        (status = 404, description = "Not found", body = crate::api::openapi::ErrorBody),
+    ),
+)]
 pub(crate) async fn resource_tree(
     State(state): State<AppState>,
     caller: Caller,
@@ -700,6 +853,21 @@ fn same_resource(entry: &Value, obj: &Value) -> bool {
 
 /// `GET /api/v1/applications/{name}/managed-resources`: live (and, with a renderer, target)
 /// state of each managed resource, as JSON strings; Secret values masked.
+#[utoipa::path(
+    get,
+    path = "/api/v1/applications/{name}/managed-resources",
+    tag = "applications",
+    operation_id = "ApplicationService_ManagedResources",
+    params(
+        ("name" = String, Path, description = "Application name"),
+    ),
+    responses(
+        (status = 200, description = "Live and target state of each managed resource (Secrets masked)", body = crate::api::openapi::ManagedResources),
+        (status = 401, description = "No valid session or token", body = crate::api::openapi::ErrorBody),
+        (status = 403, description = "RBAC denies", body = crate::api::openapi::ErrorBody),
+        (status = 404, description = "Not found", body = crate::api::openapi::ErrorBody),
+    ),
+)]
 pub(crate) async fn managed_resources(
     State(state): State<AppState>,
     caller: Caller,
@@ -748,6 +916,23 @@ pub(crate) async fn managed_resources(
 
 /// `GET /api/v1/applications/{name}/manifests?revision=`: the desired manifests (Secrets
 /// masked), from the configured renderer.
+#[utoipa::path(
+    get,
+    path = "/api/v1/applications/{name}/manifests",
+    tag = "applications",
+    operation_id = "ApplicationService_Manifests",
+    params(
+        ("name" = String, Path, description = "Application name"),
+        ("revision" = Option<String>, Query, description = "Revision to render (the target revision by default)"),
+    ),
+    responses(
+        (status = 200, description = "The desired manifests", body = crate::api::openapi::Manifests),
+        (status = 401, description = "No valid session or token", body = crate::api::openapi::ErrorBody),
+        (status = 403, description = "RBAC denies", body = crate::api::openapi::ErrorBody),
+        (status = 404, description = "Not found", body = crate::api::openapi::ErrorBody),
+        (status = 501, description = "No renderer configured", body = crate::api::openapi::ErrorBody),
+    ),
+)]
 pub(crate) async fn manifests(
     State(state): State<AppState>,
     caller: Caller,

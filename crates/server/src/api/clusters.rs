@@ -75,6 +75,16 @@ async fn clusters(state: &AppState) -> Result<Vec<ClusterSecret>, ApiError> {
 }
 
 /// `GET /api/v1/clusters`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/clusters",
+    tag = "clusters",
+    operation_id = "ClusterService_List",
+    responses(
+        (status = 200, description = "Clusters, without credentials", body = crate::api::openapi::ClusterList),
+        (status = 401, description = "No valid session or token", body = crate::api::openapi::ErrorBody),
+    ),
+)]
 pub(crate) async fn list(
     State(state): State<AppState>,
     caller: Caller,
@@ -103,6 +113,22 @@ fn matches(cluster: &ClusterSecret, id: &str, by_name: bool) -> bool {
 }
 
 /// `GET /api/v1/clusters/{server}?id.type=url|name`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/clusters/{server}",
+    tag = "clusters",
+    operation_id = "ClusterService_GetOne",
+    params(
+        ("server" = String, Path, description = "Server URL (URL-encoded), or name with id.type=name"),
+        ("id.type" = Option<String>, Query, description = "server (default) or name"),
+    ),
+    responses(
+        (status = 200, description = "The cluster, without credentials", body = crate::api::openapi::Cluster),
+        (status = 401, description = "No valid session or token", body = crate::api::openapi::ErrorBody),
+        (status = 403, description = "RBAC denies", body = crate::api::openapi::ErrorBody),
+        (status = 404, description = "Not found", body = crate::api::openapi::ErrorBody),
+    ),
+)]
 pub(crate) async fn get_one(
     State(state): State<AppState>,
     caller: Caller,
@@ -131,7 +157,7 @@ pub(crate) async fn get_one(
 }
 
 /// `POST /clusters` body.
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct ClusterRequest {
     #[serde(default)]
@@ -153,6 +179,23 @@ pub(crate) struct ClusterRequest {
 }
 
 /// `POST /api/v1/clusters?upsert=`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/clusters",
+    tag = "clusters",
+    operation_id = "ClusterService_Create",
+    params(
+        ("upsert" = Option<bool>, Query, description = "Replace an existing cluster"),
+    ),
+    request_body = crate::api::clusters::ClusterRequest,
+    responses(
+        (status = 200, description = "The cluster, without credentials", body = crate::api::openapi::Cluster),
+        (status = 400, description = "Invalid request", body = crate::api::openapi::ErrorBody),
+        (status = 401, description = "No valid session or token", body = crate::api::openapi::ErrorBody),
+        (status = 403, description = "RBAC denies", body = crate::api::openapi::ErrorBody),
+        (status = 409, description = "Conflict", body = crate::api::openapi::ErrorBody),
+    ),
+)]
 pub(crate) async fn create(
     State(state): State<AppState>,
     caller: Caller,
@@ -259,6 +302,23 @@ pub(crate) async fn create(
 }
 
 /// `DELETE /api/v1/clusters/{server}?id.type=url|name`.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/clusters/{server}",
+    tag = "clusters",
+    operation_id = "ClusterService_DeleteOne",
+    params(
+        ("server" = String, Path, description = "Server URL (URL-encoded), or name with id.type=name"),
+        ("id.type" = Option<String>, Query, description = "server (default) or name"),
+    ),
+    responses(
+        (status = 200, description = "Deleted", body = crate::api::openapi::Empty),
+        (status = 400, description = "Invalid request", body = crate::api::openapi::ErrorBody),
+        (status = 401, description = "No valid session or token", body = crate::api::openapi::ErrorBody),
+        (status = 403, description = "RBAC denies", body = crate::api::openapi::ErrorBody),
+        (status = 404, description = "Not found", body = crate::api::openapi::ErrorBody),
+    ),
+)]
 pub(crate) async fn delete_one(
     State(state): State<AppState>,
     caller: Caller,

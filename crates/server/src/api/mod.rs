@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 use axum::Router;
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
-use axum::routing::{delete, get, post, put};
+use axum::routing::get;
 use serde_json::Value;
 
 use crate::auth::{Authenticator, Identity, LimiterOptions};
@@ -309,83 +309,158 @@ impl FromRequestParts<AppState> for Caller {
     }
 }
 
-/// The API routes, under `/api/v1`.
+/// A route the server serves: its method (`GET`, `POST`...) and path in OpenAPI form
+/// (`/api/v1/applications/{name}`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Route {
+    /// HTTP method, upper case.
+    pub method: String,
+    /// Path with `{param}` placeholders.
+    pub path: String,
+}
+
+/// The routes, mounted from the handlers' `#[utoipa::path]` attributes: the router, the list
+/// of routes and the document's paths come from the same calls.
+pub(crate) struct RouteTable {
+    root: Router<AppState>,
+    v1: Router<AppState>,
+    /// Every route.
+    pub(crate) routes: Vec<Route>,
+    /// The operations, for the OpenAPI document.
+    pub(crate) paths: utoipa::openapi::Paths,
+}
+
+impl RouteTable {
+    fn new() -> RouteTable {
+        RouteTable {
+            root: Router::new(),
+            v1: Router::new(),
+            routes: Vec::new(),
+            paths: utoipa::openapi::Paths::new(),
+        }
+    }
+
+    /// Mounts `handler` at the method and path its `#[utoipa::path]` (`P`) declares.
+    fn add<P, H, T>(self, handler: H) -> RouteTable
+    where
+        P: utoipa::Path,
+        H: axum::handler::Handler<T, AppState>,
+        T: 'static,
+    {
+        let path = P::path();
+        self.add_at::<P, H, T>(&path, handler)
+    }
+
+    /// Like [`RouteTable::add`], with the axum path given (for a `{*wildcard}` segment, which
+    /// OpenAPI writes `{wildcard}`).
+    fn add_at<P, H, T>(mut self, axum_path: &str, handler: H) -> RouteTable
+    where
+        P: utoipa::Path,
+        H: axum::handler::Handler<T, AppState>,
+        T: 'static,
+    {
+        use utoipa::openapi::path::HttpMethod;
+        let doc_path = P::path();
+        debug_assert_eq!(
+            axum_path.replace("{*", "{"),
+            doc_path,
+            "route and document disagree"
+        );
+        let mut filter: Option<axum::routing::MethodFilter> = None;
+        for method in P::methods() {
+            let (name, f) = match method {
+                HttpMethod::Get => ("GET", axum::routing::MethodFilter::GET),
+                HttpMethod::Post => ("POST", axum::routing::MethodFilter::POST),
+                HttpMethod::Put => ("PUT", axum::routing::MethodFilter::PUT),
+                HttpMethod::Delete => ("DELETE", axum::routing::MethodFilter::DELETE),
+                HttpMethod::Patch => ("PATCH", axum::routing::MethodFilter::PATCH),
+                HttpMethod::Head => ("HEAD", axum::routing::MethodFilter::HEAD),
+                HttpMethod::Options => ("OPTIONS", axum::routing::MethodFilter::OPTIONS),
+                HttpMethod::Trace => ("TRACE", axum::routing::MethodFilter::TRACE),
+            };
+            self.routes.push(Route {
+                method: name.to_string(),
+                path: doc_path.clone(),
+            });
+            filter = Some(filter.map_or(f, |old| old.or(f)));
+        }
+        if let Some(filter) = filter {
+            let method_router = axum::routing::on(filter, handler);
+            match axum_path.strip_prefix("/api/v1") {
+                Some(rest) => self.v1 = self.v1.route(rest, method_router),
+                None => self.root = self.root.route(axum_path, method_router),
+            }
+        }
+        self.paths = utoipa::openapi::path::PathsBuilder::from(std::mem::take(&mut self.paths))
+            .path_from::<P>()
+            .build();
+        self
+    }
+}
+
+/// Every documented route: `/auth/*` and everything under `/api/v1`.
+pub(crate) fn route_table() -> RouteTable {
+    RouteTable::new()
+        .add::<sso::__path_login, _, _>(sso::login)
+        .add::<sso::__path_callback, _, _>(sso::callback)
+        .add::<session::__path_login, _, _>(session::login)
+        .add::<session::__path_logout, _, _>(session::logout)
+        .add::<session::__path_user_info, _, _>(session::user_info)
+        .add::<session::__path_settings, _, _>(session::settings)
+        .add::<accounts::__path_list, _, _>(accounts::list)
+        .add::<accounts::__path_update_password, _, _>(accounts::update_password)
+        .add_at::<accounts::__path_can_i, _, _>(
+            "/api/v1/account/can-i/{resource}/{action}/{*subresource}",
+            accounts::can_i,
+        )
+        .add::<accounts::__path_get_one, _, _>(accounts::get_one)
+        .add::<accounts::__path_create_token, _, _>(accounts::create_token)
+        .add::<accounts::__path_delete_token, _, _>(accounts::delete_token)
+        .add::<applications::__path_list, _, _>(applications::list)
+        .add::<applications::__path_create, _, _>(applications::create)
+        .add::<applications::__path_get_one, _, _>(applications::get_one)
+        .add::<applications::__path_update, _, _>(applications::update)
+        .add::<applications::__path_delete_one, _, _>(applications::delete_one)
+        .add::<applications::__path_sync, _, _>(applications::sync)
+        .add::<applications::__path_rollback, _, _>(applications::rollback)
+        .add::<applications::__path_terminate, _, _>(applications::terminate)
+        .add::<applications::__path_resource_tree, _, _>(applications::resource_tree)
+        .add::<applications::__path_managed_resources, _, _>(applications::managed_resources)
+        .add::<applications::__path_manifests, _, _>(applications::manifests)
+        .add::<stream::__path_applications, _, _>(stream::applications)
+        .add::<projects::__path_list, _, _>(projects::list)
+        .add::<projects::__path_create, _, _>(projects::create)
+        .add::<projects::__path_get_one, _, _>(projects::get_one)
+        .add::<projects::__path_update, _, _>(projects::update)
+        .add::<projects::__path_delete_one, _, _>(projects::delete_one)
+        .add::<projects::__path_create_token, _, _>(projects::create_token)
+        .add::<projects::__path_delete_token, _, _>(projects::delete_token)
+        .add::<repositories::__path_list, _, _>(repositories::list)
+        .add::<repositories::__path_create, _, _>(repositories::create)
+        .add::<repositories::__path_get_one, _, _>(repositories::get_one)
+        .add::<repositories::__path_delete_one, _, _>(repositories::delete_one)
+        .add::<clusters::__path_list, _, _>(clusters::list)
+        .add::<clusters::__path_create, _, _>(clusters::create)
+        .add::<clusters::__path_get_one, _, _>(clusters::get_one)
+        .add::<clusters::__path_delete_one, _, _>(clusters::delete_one)
+}
+
+/// Every route the server serves under `/api/v1` and `/auth` (the list the OpenAPI document
+/// is checked against).
+pub fn routes() -> Vec<Route> {
+    route_table().routes
+}
+
+/// The API routes: `/api/v1/*`, `/auth/login`, `/auth/callback` and `/api/openapi.json`.
 pub fn router(state: AppState) -> Router {
-    let v1 = Router::new()
-        .route("/session", post(session::login).delete(session::logout))
-        .route("/session/userinfo", get(session::user_info))
-        .route("/settings", get(session::settings))
-        .route("/account", get(accounts::list))
-        .route("/account/password", put(accounts::update_password))
-        .route(
-            "/account/can-i/{resource}/{action}/{*subresource}",
-            get(accounts::can_i),
-        )
-        .route("/account/{name}", get(accounts::get_one))
-        .route("/account/{name}/token", post(accounts::create_token))
-        .route("/account/{name}/token/{id}", delete(accounts::delete_token))
-        .route(
-            "/applications",
-            get(applications::list).post(applications::create),
-        )
-        .route(
-            "/applications/{name}",
-            get(applications::get_one)
-                .put(applications::update)
-                .delete(applications::delete_one),
-        )
-        .route("/applications/{name}/sync", post(applications::sync))
-        .route("/applications/{name}/rollback", put(applications::rollback))
-        .route(
-            "/applications/{name}/operation",
-            delete(applications::terminate),
-        )
-        .route(
-            "/applications/{name}/resource-tree",
-            get(applications::resource_tree),
-        )
-        .route(
-            "/applications/{name}/managed-resources",
-            get(applications::managed_resources),
-        )
-        .route(
-            "/applications/{name}/manifests",
-            get(applications::manifests),
-        )
-        .route("/stream/applications", get(stream::applications))
-        .route("/projects", get(projects::list).post(projects::create))
-        .route(
-            "/projects/{name}",
-            get(projects::get_one)
-                .put(projects::update)
-                .delete(projects::delete_one),
-        )
-        .route(
-            "/projects/{project}/roles/{role}/token",
-            post(projects::create_token),
-        )
-        .route(
-            "/projects/{project}/roles/{role}/token/{iat}",
-            delete(projects::delete_token),
-        )
-        .route(
-            "/repositories",
-            get(repositories::list).post(repositories::create),
-        )
-        .route(
-            "/repositories/{repo}",
-            get(repositories::get_one).delete(repositories::delete_one),
-        )
-        .route("/clusters", get(clusters::list).post(clusters::create))
-        .route(
-            "/clusters/{server}",
-            get(clusters::get_one).delete(clusters::delete_one),
-        )
+    let table = route_table();
+    let v1 = table
+        .v1
         .fallback(|| async { ApiError::not_found("no such API route") })
         .with_state(state.clone());
-    Router::new()
-        .route("/auth/login", get(sso::login))
-        .route("/auth/callback", get(sso::callback))
+    table
+        .root
+        .route("/api/openapi.json", get(openapi::serve))
         .with_state(state)
         .nest("/api/v1", v1)
 }

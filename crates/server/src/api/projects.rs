@@ -40,6 +40,16 @@ async fn load(
 }
 
 /// `GET /api/v1/projects`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/projects",
+    tag = "projects",
+    operation_id = "ProjectService_List",
+    responses(
+        (status = 200, description = "Projects the caller may get", body = crate::api::openapi::ProjectList),
+        (status = 401, description = "No valid session or token", body = crate::api::openapi::ErrorBody),
+    ),
+)]
 pub(crate) async fn list(
     State(state): State<AppState>,
     caller: Caller,
@@ -61,6 +71,21 @@ pub(crate) async fn list(
 }
 
 /// `GET /api/v1/projects/{name}`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/projects/{name}",
+    tag = "projects",
+    operation_id = "ProjectService_GetOne",
+    params(
+        ("name" = String, Path, description = "Project name"),
+    ),
+    responses(
+        (status = 200, description = "The project", body = crate::api::openapi::AppProject),
+        (status = 401, description = "No valid session or token", body = crate::api::openapi::ErrorBody),
+        (status = 403, description = "RBAC denies", body = crate::api::openapi::ErrorBody),
+        (status = 404, description = "Not found", body = crate::api::openapi::ErrorBody),
+    ),
+)]
 pub(crate) async fn get_one(
     State(state): State<AppState>,
     caller: Caller,
@@ -70,7 +95,7 @@ pub(crate) async fn get_one(
 }
 
 /// `POST /projects` and `PUT /projects/{name}` body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub(crate) struct ProjectRequest {
     project: Value,
     #[serde(default)]
@@ -100,6 +125,20 @@ fn validated(state: &AppState, mut project: Value) -> Result<Value, ApiError> {
 }
 
 /// `POST /api/v1/projects`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/projects",
+    tag = "projects",
+    operation_id = "ProjectService_Create",
+    request_body = crate::api::projects::ProjectRequest,
+    responses(
+        (status = 200, description = "The created project", body = crate::api::openapi::AppProject),
+        (status = 400, description = "Invalid request", body = crate::api::openapi::ErrorBody),
+        (status = 401, description = "No valid session or token", body = crate::api::openapi::ErrorBody),
+        (status = 403, description = "RBAC denies", body = crate::api::openapi::ErrorBody),
+        (status = 409, description = "Conflict", body = crate::api::openapi::ErrorBody),
+    ),
+)]
 pub(crate) async fn create(
     State(state): State<AppState>,
     caller: Caller,
@@ -166,6 +205,23 @@ async fn replace(
 }
 
 /// `PUT /api/v1/projects/{name}`.
+#[utoipa::path(
+    put,
+    path = "/api/v1/projects/{name}",
+    tag = "projects",
+    operation_id = "ProjectService_Update",
+    params(
+        ("name" = String, Path, description = "Project name"),
+    ),
+    request_body = crate::api::projects::ProjectRequest,
+    responses(
+        (status = 200, description = "The updated project", body = crate::api::openapi::AppProject),
+        (status = 400, description = "Invalid request", body = crate::api::openapi::ErrorBody),
+        (status = 401, description = "No valid session or token", body = crate::api::openapi::ErrorBody),
+        (status = 403, description = "RBAC denies", body = crate::api::openapi::ErrorBody),
+        (status = 404, description = "Not found", body = crate::api::openapi::ErrorBody),
+    ),
+)]
 pub(crate) async fn update(
     State(state): State<AppState>,
     caller: Caller,
@@ -183,6 +239,22 @@ pub(crate) async fn update(
 }
 
 /// `DELETE /api/v1/projects/{name}`: refused while applications use the project.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/projects/{name}",
+    tag = "projects",
+    operation_id = "ProjectService_DeleteOne",
+    params(
+        ("name" = String, Path, description = "Project name"),
+    ),
+    responses(
+        (status = 200, description = "Deleted", body = crate::api::openapi::Empty),
+        (status = 400, description = "Invalid request", body = crate::api::openapi::ErrorBody),
+        (status = 401, description = "No valid session or token", body = crate::api::openapi::ErrorBody),
+        (status = 403, description = "RBAC denies", body = crate::api::openapi::ErrorBody),
+        (status = 404, description = "Not found", body = crate::api::openapi::ErrorBody),
+    ),
+)]
 pub(crate) async fn delete_one(
     State(state): State<AppState>,
     caller: Caller,
@@ -224,7 +296,7 @@ pub(crate) async fn delete_one(
 }
 
 /// `POST /projects/{project}/roles/{role}/token` body.
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct TokenRequest {
     #[serde(default)]
@@ -247,6 +319,25 @@ fn role_index(project: &Value, role: &str) -> Result<usize, ApiError> {
 
 /// `POST /api/v1/projects/{project}/roles/{role}/token` → `{token}`; recorded in the role's
 /// `jwtTokens`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/projects/{project}/roles/{role}/token",
+    tag = "projects",
+    operation_id = "ProjectService_CreateToken",
+    params(
+        ("project" = String, Path, description = "Project name"),
+        ("role" = String, Path, description = "Role name"),
+    ),
+    request_body = crate::api::projects::TokenRequest,
+    responses(
+        (status = 200, description = "The new project role token (shown once)", body = crate::api::openapi::TokenResponse),
+        (status = 400, description = "Invalid request", body = crate::api::openapi::ErrorBody),
+        (status = 401, description = "No valid session or token", body = crate::api::openapi::ErrorBody),
+        (status = 403, description = "RBAC denies", body = crate::api::openapi::ErrorBody),
+        (status = 404, description = "Not found", body = crate::api::openapi::ErrorBody),
+        (status = 409, description = "Conflict", body = crate::api::openapi::ErrorBody),
+    ),
+)]
 pub(crate) async fn create_token(
     State(state): State<AppState>,
     caller: Caller,
@@ -309,6 +400,25 @@ pub(crate) async fn create_token(
 }
 
 /// `DELETE /api/v1/projects/{project}/roles/{role}/token/{iat}?id=`: revokes a role token.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/projects/{project}/roles/{role}/token/{iat}",
+    tag = "projects",
+    operation_id = "ProjectService_DeleteToken",
+    params(
+        ("project" = String, Path, description = "Project name"),
+        ("role" = String, Path, description = "Role name"),
+        ("iat" = String, Path, description = "The token's issued-at time (Unix seconds)"),
+        ("id" = Option<String>, Query, description = "The token's ID"),
+    ),
+    responses(
+        (status = 200, description = "The token is revoked", body = crate::api::openapi::Empty),
+        (status = 400, description = "Invalid request", body = crate::api::openapi::ErrorBody),
+        (status = 401, description = "No valid session or token", body = crate::api::openapi::ErrorBody),
+        (status = 403, description = "RBAC denies", body = crate::api::openapi::ErrorBody),
+        (status = 404, description = "Not found", body = crate::api::openapi::ErrorBody),
+    ),
+)]
 pub(crate) async fn delete_token(
     State(state): State<AppState>,
     caller: Caller,

@@ -73,6 +73,16 @@ async fn repository_secrets(
 }
 
 /// `GET /api/v1/repositories`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/repositories",
+    tag = "repositories",
+    operation_id = "RepositoryService_List",
+    responses(
+        (status = 200, description = "Repositories, without credentials", body = crate::api::openapi::RepositoryList),
+        (status = 401, description = "No valid session or token", body = crate::api::openapi::ErrorBody),
+    ),
+)]
 pub(crate) async fn list(
     State(state): State<AppState>,
     caller: Caller,
@@ -101,6 +111,21 @@ async fn find(
 }
 
 /// `GET /api/v1/repositories/{repo}` (the URL, percent-encoded).
+#[utoipa::path(
+    get,
+    path = "/api/v1/repositories/{repo}",
+    tag = "repositories",
+    operation_id = "RepositoryService_GetOne",
+    params(
+        ("repo" = String, Path, description = "Repository URL, URL-encoded"),
+    ),
+    responses(
+        (status = 200, description = "The repository, without credentials", body = crate::api::openapi::Repository),
+        (status = 401, description = "No valid session or token", body = crate::api::openapi::ErrorBody),
+        (status = 403, description = "RBAC denies", body = crate::api::openapi::ErrorBody),
+        (status = 404, description = "Not found", body = crate::api::openapi::ErrorBody),
+    ),
+)]
 pub(crate) async fn get_one(
     State(state): State<AppState>,
     caller: Caller,
@@ -120,7 +145,7 @@ pub(crate) async fn get_one(
 }
 
 /// `POST /repositories` body: a repository with its credentials.
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct RepositoryRequest {
     #[serde(default)]
@@ -156,6 +181,23 @@ pub(crate) struct RepositoryRequest {
 }
 
 /// `POST /api/v1/repositories?upsert=`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/repositories",
+    tag = "repositories",
+    operation_id = "RepositoryService_Create",
+    params(
+        ("upsert" = Option<bool>, Query, description = "Replace an existing repository"),
+    ),
+    request_body = crate::api::repositories::RepositoryRequest,
+    responses(
+        (status = 200, description = "The repository, without credentials", body = crate::api::openapi::Repository),
+        (status = 400, description = "Invalid request", body = crate::api::openapi::ErrorBody),
+        (status = 401, description = "No valid session or token", body = crate::api::openapi::ErrorBody),
+        (status = 403, description = "RBAC denies", body = crate::api::openapi::ErrorBody),
+        (status = 409, description = "Conflict", body = crate::api::openapi::ErrorBody),
+    ),
+)]
 pub(crate) async fn create(
     State(state): State<AppState>,
     caller: Caller,
@@ -271,6 +313,21 @@ pub(crate) async fn create(
 }
 
 /// `DELETE /api/v1/repositories/{repo}`.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/repositories/{repo}",
+    tag = "repositories",
+    operation_id = "RepositoryService_DeleteOne",
+    params(
+        ("repo" = String, Path, description = "Repository URL, URL-encoded"),
+    ),
+    responses(
+        (status = 200, description = "Deleted", body = crate::api::openapi::Empty),
+        (status = 401, description = "No valid session or token", body = crate::api::openapi::ErrorBody),
+        (status = 403, description = "RBAC denies", body = crate::api::openapi::ErrorBody),
+        (status = 404, description = "Not found", body = crate::api::openapi::ErrorBody),
+    ),
+)]
 pub(crate) async fn delete_one(
     State(state): State<AppState>,
     caller: Caller,

@@ -35,7 +35,7 @@ impl<S: Send + Sync> FromRequestParts<S> for MaybeToken {
 }
 
 /// `POST /session` body.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub(crate) struct LoginRequest {
     #[serde(default)]
     username: String,
@@ -54,6 +54,20 @@ impl std::fmt::Debug for LoginRequest {
 
 /// `POST /api/v1/session`: checks the password and returns `{token}` (also as the
 /// `argocd.token` cookie).
+#[utoipa::path(
+    post,
+    path = "/api/v1/session",
+    tag = "session",
+    operation_id = "SessionService_Login",
+    request_body = crate::api::session::LoginRequest,
+    responses(
+        (status = 200, description = "A session token, also set as the argocd.token cookie", body = crate::api::openapi::TokenResponse),
+        (status = 400, description = "Invalid request", body = crate::api::openapi::ErrorBody),
+        (status = 401, description = "No valid session or token", body = crate::api::openapi::ErrorBody),
+        (status = 429, description = "Too many failed logins", body = crate::api::openapi::ErrorBody),
+    ),
+    security(()),
+)]
 pub(crate) async fn login(
     State(state): State<AppState>,
     ClientAddr(client): ClientAddr,
@@ -98,6 +112,16 @@ pub(crate) async fn login(
 }
 
 /// `DELETE /api/v1/session`: revokes the caller's token and clears the cookie.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/session",
+    tag = "session",
+    operation_id = "SessionService_Logout",
+    responses(
+        (status = 200, description = "The token is revoked and the cookie cleared", body = crate::api::openapi::Empty),
+        (status = 401, description = "No valid session or token", body = crate::api::openapi::ErrorBody),
+    ),
+)]
 pub(crate) async fn logout(
     State(state): State<AppState>,
     caller: Caller,
@@ -116,6 +140,16 @@ pub(crate) async fn logout(
 
 /// `GET /api/v1/session/userinfo`: who the token belongs to; `loggedIn: false` without a valid
 /// token.
+#[utoipa::path(
+    get,
+    path = "/api/v1/session/userinfo",
+    tag = "session",
+    operation_id = "SessionService_UserInfo",
+    responses(
+        (status = 200, description = "Who the token belongs to", body = crate::api::openapi::UserInfo),
+    ),
+    security(()),
+)]
 pub(crate) async fn user_info(
     State(state): State<AppState>,
     MaybeToken(token): MaybeToken,
@@ -142,6 +176,16 @@ pub(crate) async fn user_info(
 }
 
 /// `GET /api/v1/settings`: public settings the UI needs before login. Nothing secret.
+#[utoipa::path(
+    get,
+    path = "/api/v1/settings",
+    tag = "settings",
+    operation_id = "SettingsService_Settings",
+    responses(
+        (status = 200, description = "Public settings (SSO included, without secrets)", body = crate::api::openapi::Settings),
+    ),
+    security(()),
+)]
 pub(crate) async fn settings(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
     let snapshot = state.snapshot().await?;
     let config = &snapshot.config;

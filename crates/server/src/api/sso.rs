@@ -91,6 +91,7 @@ fn provider_error(e: OidcError) -> ApiError {
     get,
     path = "/auth/login",
     tag = "session",
+    operation_id = "SessionService_SsoLogin",
     params(LoginQuery),
     responses(
         (status = 303, description = "Redirect to the identity provider; sets the login state cookie"),
@@ -149,6 +150,7 @@ pub(crate) async fn login(
     get,
     path = "/auth/callback",
     tag = "session",
+    operation_id = "SessionService_SsoCallback",
     params(CallbackQuery),
     responses(
         (status = 303, description = "Logged in: sets the argocd.token session cookie and redirects to the return path"),

@@ -40,6 +40,22 @@ impl Filter {
 }
 
 /// The handler.
+#[utoipa::path(
+    get,
+    path = "/api/v1/stream/applications",
+    tag = "applications",
+    operation_id = "ApplicationService_Watch",
+    params(
+        ("projects" = Option<Vec<String>>, Query, description = "Only applications of these projects (repeatable; `project` is accepted too)"),
+        ("name" = Option<String>, Query, description = "Only the application with this name"),
+        ("appNamespace" = Option<String>, Query, description = "Namespace of the application (only the server's namespace is served)"),
+    ),
+    responses(
+        (status = 200, description = "Server-sent events: {result: {type, application}} per change", content_type = "text/event-stream"),
+        (status = 400, description = "Invalid request", body = crate::api::openapi::ErrorBody),
+        (status = 401, description = "No valid session or token", body = crate::api::openapi::ErrorBody),
+    ),
+)]
 pub(crate) async fn applications(
     State(state): State<AppState>,
     caller: Caller,

@@ -190,9 +190,11 @@ impl Controller {
             .push((namespace.to_string(), name.to_string()));
     }
 
-    /// A Git push: forgets the resolved revisions of the pushed repository and queues
-    /// every application that uses it (and whose paths the push touched, when the event
-    /// lists changed files).
+    /// A Git push: forgets the resolved revisions of the pushed repository and queues at
+    /// once every application with a source that follows the pushed branch or tag of that
+    /// repository and whose paths the push touched (Argo CD's
+    /// `argocd.argoproj.io/manifest-generate-paths` narrows them, when the event lists the
+    /// changed files).
     pub fn on_push(&self, event: &PushEvent) {
         {
             let mut revisions = self.shared.revisions.lock();
@@ -203,12 +205,7 @@ impl Controller {
             .apps
             .lock()
             .iter()
-            .filter(|(_, app)| {
-                app.spec
-                    .sources_list()
-                    .iter()
-                    .any(|s| event.concerns_repo(&s.repo_url))
-            })
+            .filter(|(_, app)| push_concerns_app(event, app))
             .map(|(k, _)| k.clone())
             .collect();
         info!(revision = %event.revision, apps = apps.len(), "git push: refreshing applications");
@@ -258,6 +255,25 @@ impl Controller {
 /// How long [`Controller::shutdown`] waits for running operations to record where they
 /// stopped.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+/// Argo CD's annotation listing the paths an application's manifests are generated from.
+const MANIFEST_GENERATE_PATHS: &str = "argocd.argoproj.io/manifest-generate-paths";
+
+/// Whether a push may change what `app` renders: one of its Git sources is the pushed
+/// repository, follows the pushed branch or tag, and has files under its paths changed.
+fn push_concerns_app(event: &PushEvent, app: &Application) -> bool {
+    let annotation = app
+        .metadata
+        .annotations
+        .get(MANIFEST_GENERATE_PATHS)
+        .map(String::as_str);
+    app.spec.sources_list().iter().any(|s| {
+        !s.is_helm_repo()
+            && event.concerns_repo(&s.repo_url)
+            && event.concerns_revision(s.target_revision_or_head())
+            && event.touches_app(s.path.as_deref().unwrap_or(""), annotation)
+    })
+}
 
 impl Shared {
     fn watched_namespaces(&self) -> Vec<String> {
@@ -714,5 +730,90 @@ async fn watch_settings(shared: Arc<Shared>) {
                 tokio::time::sleep(Duration::from_secs(2)).await;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::webhook::GitProvider;
+
+    fn push(git_ref: &str, files: &[&str]) -> PushEvent {
+        PushEvent {
+            provider: GitProvider::GitHub,
+            repo_urls: vec!["https://github.com/ml-platform/gitops".to_string()],
+            revision: "9b2e4d1".to_string(),
+            git_ref: git_ref.to_string(),
+            default_branch: Some("main".to_string()),
+            changed_files: files.iter().map(|f| f.to_string()).collect(),
+        }
+    }
+
+    fn app(target: &str, path: &str, annotations: Value) -> Application {
+        serde_json::from_value(json!({
+            "metadata": {"name": "mlflow", "namespace": "argocd", "annotations": annotations},
+            "spec": {"project": "default",
+                "source": {"repoURL": "https://github.com/ml-platform/gitops.git",
+                    "targetRevision": target, "path": path},
+                "destination": {"server": "https://kubernetes.default.svc", "namespace": "mlflow"}}
+        }))
+        .expect("application")
+    }
+
+    #[test]
+    fn a_push_refreshes_apps_following_the_pushed_branch() {
+        let files = ["apps/mlflow/overlays/dev/values.yaml"];
+        let main = push("refs/heads/main", &files);
+        assert!(push_concerns_app(
+            &main,
+            &app("main", "apps/mlflow/overlays/dev", json!({}))
+        ));
+        assert!(push_concerns_app(
+            &main,
+            &app("HEAD", "apps/mlflow/overlays/dev", json!({}))
+        ));
+        assert!(push_concerns_app(
+            &main,
+            &app("", "apps/mlflow/overlays/dev", json!({}))
+        ));
+        assert!(!push_concerns_app(
+            &main,
+            &app("release-2.4", "apps/mlflow/overlays/dev", json!({}))
+        ));
+        assert!(!push_concerns_app(
+            &push("refs/heads/feature/gpu-quota", &files),
+            &app("HEAD", "apps/mlflow/overlays/dev", json!({}))
+        ));
+        let mut other = main.clone();
+        other.repo_urls = vec!["https://github.com/ml-platform/charts".to_string()];
+        assert!(!push_concerns_app(
+            &other,
+            &app("main", "apps/mlflow", json!({}))
+        ));
+    }
+
+    #[test]
+    fn manifest_generate_paths_narrow_the_refresh() {
+        let annotations = json!({MANIFEST_GENERATE_PATHS: ".;/apps/mlflow/base"});
+        let app = app("main", "apps/mlflow/overlays/prod", annotations);
+        assert!(push_concerns_app(
+            &push("refs/heads/main", &["apps/mlflow/base/deployment.yaml"]),
+            &app
+        ));
+        assert!(push_concerns_app(
+            &push(
+                "refs/heads/main",
+                &["apps/mlflow/overlays/prod/kustomization.yaml"]
+            ),
+            &app
+        ));
+        assert!(!push_concerns_app(
+            &push("refs/heads/main", &["apps/airflow/values/prod.yaml"]),
+            &app
+        ));
+        // Unknown changed files: refresh.
+        assert!(push_concerns_app(&push("refs/heads/main", &[]), &app));
     }
 }

@@ -436,6 +436,40 @@ async fn sso_login_maps_groups_to_roles_and_refuses_forged_callbacks() {
         .await;
     assert_eq!(status, 403, "readonly cannot sync");
 
+    // a project role granted to an SSO group (AppProject spec.roles[].groups)
+    let projects: Api<kube::api::DynamicObject> =
+        Api::namespaced_with(cp.client.clone(), NS, &common::project_resource());
+    projects
+        .patch(
+            "ml-platform",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"roles": [{"name": "deployer", "groups": ["data-analysts"], "policies": [
+                "p, proj:ml-platform:deployer, applications, sync, ml-platform/*, allow"]}]}})),
+        )
+        .await
+        .expect("project");
+    let (status, body) = cp
+        .call(
+            "POST",
+            "/api/v1/applications/mlflow/sync",
+            Some(&erin_token),
+            Some(&json!({})),
+        )
+        .await;
+    assert_eq!(
+        status, 200,
+        "the group's project role may sync in its project: {body}"
+    );
+    let (status, _) = cp
+        .call(
+            "POST",
+            "/api/v1/applications/airflow/sync",
+            Some(&erin_token),
+            Some(&json!({})),
+        )
+        .await;
+    assert_eq!(status, 403, "but not outside it");
+
     // logout revokes the SSO session
     let (status, _) = cp
         .call("DELETE", "/api/v1/session", Some(&token), None)

@@ -440,6 +440,10 @@ async fn server_mode_login_apps_rbac_and_logout() {
         wide.contains("REVISION") && wide.contains("LAST-SYNC"),
         "{wide}"
     );
+    let refreshed = env
+        .ok(&["app", "get", "fraud-model", "--hard-refresh", "-o", "json"])
+        .await;
+    assert!(refreshed.contains("fraud-model"), "{refreshed}");
     let missing = env.run(&["app", "get", "fraud-modle"]).await;
     assert_eq!(missing.code, 1);
     assert!(

@@ -27,6 +27,12 @@ pub enum AppCommand {
     Get {
         /// Application name.
         name: String,
+        /// Ask the controller to compare again first (`argocd.argoproj.io/refresh: normal`).
+        #[arg(long)]
+        refresh: bool,
+        /// Like --refresh, and render again without the cache (`hard`).
+        #[arg(long, conflicts_with = "refresh")]
+        hard_refresh: bool,
     },
     /// Create an application from flags or from a file.
     Create(Box<CreateArgs>),
@@ -238,7 +244,18 @@ fn object_at<'a>(map: &'a mut Map<String, Value>, key: &str) -> &'a mut Map<Stri
 pub async fn run(ctx: Ctx, command: AppCommand) -> Result<(), Failure> {
     match command {
         AppCommand::List { project, selector } => list(&ctx, &project, selector.as_deref()).await,
-        AppCommand::Get { name } => get(&ctx, &name).await,
+        AppCommand::Get {
+            name,
+            refresh,
+            hard_refresh,
+        } => {
+            if refresh || hard_refresh {
+                let app = ctx.app(&name).await?;
+                let kind = if hard_refresh { "hard" } else { "normal" };
+                ctx.backend.refresh_app(&app, kind).await?;
+            }
+            get(&ctx, &name).await
+        }
         AppCommand::Create(args) => create(&ctx, *args).await,
         AppCommand::Set { name, spec } => set(&ctx, &name, &spec).await,
         AppCommand::Delete { name, cascade } => delete(&ctx, &name, cascade).await,

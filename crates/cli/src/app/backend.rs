@@ -181,6 +181,33 @@ impl Backend {
         Ok(())
     }
 
+    /// Asks the controller to compare the application again (`kind`: `normal` or `hard`).
+    pub async fn refresh_app(&self, app: &Value, kind: &str) -> Result<(), Failure> {
+        let name = text(app, "/metadata/name");
+        let doing = format!("requesting a refresh of application '{name}'");
+        match self {
+            Backend::Core { cluster, ns } => {
+                cluster
+                    .merge_patch(
+                        &key("argoproj.io", "Application", ns, name),
+                        &json!({"metadata": {"annotations": {"argocd.argoproj.io/refresh": kind}}}),
+                    )
+                    .await
+                    .with_context(|| doing.clone())?;
+            }
+            Backend::Server { api } => {
+                api.get(
+                    &["applications", name],
+                    &[("refresh", kind.to_string())],
+                    &doing,
+                    None,
+                )
+                .await?;
+            }
+        }
+        Ok(())
+    }
+
     /// Deletes an Application (its resources too with `cascade`); false when it was gone.
     pub async fn delete_app(&self, app: &Value, cascade: bool) -> Result<bool, Failure> {
         let name = text(app, "/metadata/name");

@@ -152,6 +152,8 @@ fn start_demo(dir: &Path) -> (Demo, Vec<String>) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_ferrocd"))
         .args(["demo", "--port", "0", "--ready-timeout", "60", "--dir"])
         .arg(dir)
+        // The demo logs the CLI in; keep that context out of the real home.
+        .env("FERROCD_CONFIG", dir.join("ferrocd-config.yaml"))
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()

@@ -100,7 +100,13 @@ pub fn run(args: RenderArgs) -> Result<(), Failure> {
     let manifests = if args.source.is_dir() {
         render_folder(&args)?
     } else if args.source.is_file() {
-        render_application_file(&args)?
+        let (manifests, commits) = render_application(&args)?;
+        // Which commit each source resolved to, for the person at the terminal (stderr keeps
+        // stdout pure YAML).
+        for commit in commits {
+            eprintln!("revision: {commit}");
+        }
+        manifests
     } else {
         return Err(anyhow::anyhow!("{}: no such file or directory", args.source.display()).into());
     };
@@ -249,7 +255,14 @@ fn open_cache(args: &RenderArgs) -> anyhow::Result<RepoCache> {
     ))
 }
 
+/// The manifests of an Application file (quietly: the API server and the direct-mode
+/// commands call this too).
 pub(crate) fn render_application_file(args: &RenderArgs) -> Result<Vec<Manifest>, Failure> {
+    render_application(args).map(|(manifests, _)| manifests)
+}
+
+/// The manifests of an Application file and the commit each source resolved to.
+fn render_application(args: &RenderArgs) -> Result<(Vec<Manifest>, Vec<String>), Failure> {
     let file = args.source.display().to_string();
     let text = std::fs::read_to_string(&args.source).with_context(|| format!("reading {file}"))?;
     let app = Application::from_yaml(&text, &file)?;
@@ -259,10 +272,8 @@ pub(crate) fn render_application_file(args: &RenderArgs) -> Result<Vec<Manifest>
         revision: args.revision.clone(),
     };
     let rendered = renderer.render(&app, &opts).map_err(render_error)?;
-    for source in &rendered.sources {
-        eprintln!("revision: {}", source.commit);
-    }
-    Ok(rendered.manifests().cloned().collect())
+    let commits = rendered.sources.iter().map(|s| s.commit.clone()).collect();
+    Ok((rendered.manifests().cloned().collect(), commits))
 }
 
 /// The flags of `helm template` that `ferrocd render CHART_DIR` accepts, with the same

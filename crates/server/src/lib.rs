@@ -5,7 +5,8 @@
 //! - [`auth`]: accounts, passwords, tokens, revocation, login rate limits, pure.
 //! - [`oidc`]: single sign-on with an OpenID Connect provider (`oidc.config`).
 //! - [`store`]: what is read from and written to the cluster.
-//! - [`api`]: the axum routes under `/api/v1`.
+//! - [`api`]: the axum routes under `/api/v1`, SSO under `/auth`, the OpenAPI document at
+//!   `/api/openapi.json`.
 //! - the web UI, static files compiled in and served on every other path.
 //!
 //! Entry points: [`serve`] (until a signal), [`start`] (in the background, for tests and

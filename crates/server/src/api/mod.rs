@@ -1,8 +1,13 @@
 //! The REST API under `/api/v1`, following Argo CD's paths and payloads.
 //!
-//! Every route except `POST /session`, `GET /session/userinfo` and `GET /settings` needs a
-//! valid token (`Authorization: Bearer …` or the `argocd.token` cookie) and is checked by
-//! RBAC; 401 without a valid token, 403 when RBAC denies. Each mutating call logs an audit
+//! Routes are mounted from each handler's `#[utoipa::path]` ([`routes`] lists them, and
+//! [`openapi::document`] is served at `/api/openapi.json`). Single sign-on lives at
+//! `/auth/login` and `/auth/callback`.
+//!
+//! Every route except `POST /session`, `GET /session/userinfo`, `GET /settings`, `/auth/*`
+//! and the OpenAPI document needs a valid token (`Authorization: Bearer …` or the
+//! `argocd.token` cookie) and is checked by RBAC; 401 without a valid token, 403 when RBAC
+//! denies. Each mutating call logs an audit
 //! line (target `ferrocd::audit`, fields `user`, `resource`, `action`, `object`).
 
 mod accounts;

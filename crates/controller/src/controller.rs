@@ -275,6 +275,25 @@ fn push_concerns_app(event: &PushEvent, app: &Application) -> bool {
     })
 }
 
+/// Refuses an Application outside the control-plane namespace whose project does not list
+/// its namespace in `spec.sourceNamespaces` (as Argo CD does: apps in other namespaces are
+/// opt-in per project).
+pub(crate) fn permit_app_namespace(
+    project: &AppProject,
+    app: &Application,
+    control_plane: &str,
+) -> Result<(), String> {
+    let namespace = app.metadata.namespace.as_deref().unwrap_or(control_plane);
+    if project.permits_source_namespace(namespace, control_plane) {
+        return Ok(());
+    }
+    Err(format!(
+        "application '{}' in namespace '{namespace}' is not permitted to use project '{}' (add the namespace to the project's spec.sourceNamespaces)",
+        app.name(),
+        project.name()
+    ))
+}
+
 impl Shared {
     fn watched_namespaces(&self) -> Vec<String> {
         let mut namespaces = vec![self.config.namespace.clone()];
@@ -815,5 +834,24 @@ mod tests {
         ));
         // Unknown changed files: refresh.
         assert!(push_concerns_app(&push("refs/heads/main", &[]), &app));
+    }
+
+    #[test]
+    fn apps_outside_the_control_plane_need_the_project_to_list_their_namespace() {
+        let project: AppProject = serde_json::from_value(json!({
+            "metadata": {"name": "ml-platform", "namespace": "argocd"},
+            "spec": {"sourceNamespaces": ["team-*", "!team-secret"]}}))
+        .expect("project");
+        let mut app = app("main", "apps/mlflow", json!({}));
+        assert!(permit_app_namespace(&project, &app, "argocd").is_ok());
+        app.metadata.namespace = Some("team-ml".to_string());
+        assert!(permit_app_namespace(&project, &app, "argocd").is_ok());
+        app.metadata.namespace = Some("team-secret".to_string());
+        let refused = permit_app_namespace(&project, &app, "argocd").expect_err("denied");
+        assert!(refused.contains("namespace 'team-secret'"), "{refused}");
+        assert!(refused.contains("project 'ml-platform'"), "{refused}");
+        let default = AppProject::default_project("argocd");
+        app.metadata.namespace = Some("team-ml".to_string());
+        assert!(permit_app_namespace(&default, &app, "argocd").is_err());
     }
 }

@@ -281,15 +281,18 @@ pub(crate) fn project_of(shared: &Shared, app: &Application) -> Result<AppProjec
     } else {
         app.spec.project.as_str()
     };
-    if let Some(p) = shared.projects.lock().get(name) {
-        return Ok(p.clone());
-    }
-    if name == "default" {
-        return Ok(AppProject::default_project(&shared.config.namespace));
-    }
-    Err(format!(
-        "Application referencing project {name} which does not exist"
-    ))
+    let known = shared.projects.lock().get(name).cloned();
+    let project = match known {
+        Some(p) => p,
+        None if name == "default" => AppProject::default_project(&shared.config.namespace),
+        None => {
+            return Err(format!(
+                "Application referencing project {name} which does not exist"
+            ));
+        }
+    };
+    crate::controller::permit_app_namespace(&project, app, &shared.config.namespace)?;
+    Ok(project)
 }
 
 /// Resources the project does not permit (kinds, namespaces).

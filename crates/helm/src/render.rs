@@ -579,4 +579,19 @@ mod tests {
         let docs = split_documents("a: 1\n---\n\n--- \nb: 2\n---x: 3\n# c\n");
         assert_eq!(docs, vec!["a: 1", "b: 2\n---x: 3\n# c"]);
     }
+
+    #[test]
+    fn execution_errors_are_reformatted_like_helm_4() {
+        let nested = "template: app/templates/cm.yaml:1:3: executing \"app/templates/cm.yaml\" at <include \"h\" .>: error calling include: template: app/templates/_h.tpl:1:26: executing \"h\" at <.x>: wrong type for value; expected string; got interface {}";
+        assert_eq!(
+            reformat_exec_error(nested).as_deref(),
+            Some(
+                "app/templates/cm.yaml:1:3\n  executing \"app/templates/cm.yaml\" at <include \"h\" .>:\n    error calling include:\napp/templates/_h.tpl:1:26\n  executing \"h\" at <.x>:\n    wrong type for value; expected string; got interface {}"
+            )
+        );
+        // A function's own error keeps Go's one-line text.
+        let call = "template: app/templates/cm.yaml:1:3: executing \"app/templates/cm.yaml\" at <index (list 1) 5>: error calling index: index out of range: 5";
+        assert_eq!(reformat_exec_error(call), None);
+        assert_eq!(reformat_exec_error("something else"), None);
+    }
 }

@@ -25,6 +25,10 @@ pub struct ServerArgs {
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
+    /// The server's external URL as browsers reach it (else `url` of `argocd-cm`):
+    /// SSO redirects to `<url>/auth/callback`.
+    #[arg(long, value_name = "URL")]
+    pub url: Option<String>,
 }
 
 /// Runs the server until SIGINT/SIGTERM.
@@ -36,7 +40,10 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
         listen: args.listen,
         namespace: args.namespace,
         client: Some(cluster.client().clone()),
-        api: crate::manifest_renderer::api_options(),
+        api: ferrocd_server::ApiOptions {
+            url: args.url,
+            ..crate::manifest_renderer::api_options()
+        },
     };
     eprintln!("API server on http://{}/api/v1", args.listen);
     ferrocd_server::serve(config).await?;

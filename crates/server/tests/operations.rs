@@ -10,7 +10,8 @@ use common::{ALICE_PASSWORD, ControlPlane, NS};
 use hyper::StatusCode;
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::Secret;
-use kube::api::{Api, Patch, PatchParams, PostParams};
+use kube::api::{Api, DynamicObject, Patch, PatchParams, PostParams};
+use kube::core::ApiResource;
 use serde_json::{Value, json};
 
 #[tokio::test]
@@ -364,7 +365,105 @@ async fn resource_tree_and_managed_resources_read_the_cluster() {
         .find(|i| i["kind"] == "Service")
         .expect("service item");
     assert_eq!(service["liveState"], "null");
-    let _ = NS;
+
+    // Events: about a tree object (by uid) and about the Application are listed; an event
+    // about a bystander in the same namespace is not.
+    let events: Api<DynamicObject> = Api::namespaced_with(
+        cp.client.clone(),
+        "mlflow",
+        &ApiResource::erase::<k8s_openapi::api::core::v1::Event>(&()),
+    );
+    let event = |name: &str, kind: &str, object: &str, uid: &str, reason: &str| -> DynamicObject {
+        serde_json::from_value(json!({
+            "apiVersion": "v1", "kind": "Event",
+            "metadata": {"name": name},
+            "involvedObject": {"kind": kind, "name": object, "uid": uid},
+            "reason": reason, "message": format!("{reason} for {object}"), "type": "Normal",
+            "lastTimestamp": "2026-11-22T03:00:00Z"
+        }))
+        .expect("event")
+    };
+    let dep_uid = dep["uid"].as_str().expect("uid").to_string();
+    events
+        .create(
+            &PostParams::default(),
+            &event(
+                "tracking.1",
+                "Deployment",
+                "tracking",
+                &dep_uid,
+                "ScalingReplicaSet",
+            ),
+        )
+        .await
+        .expect("event created");
+    events
+        .create(
+            &PostParams::default(),
+            &event(
+                "bystander.1",
+                "Deployment",
+                "bystander",
+                "not-ours",
+                "ScalingReplicaSet",
+            ),
+        )
+        .await
+        .expect("event created");
+    let app_uid = cp
+        .apps()
+        .get("mlflow")
+        .await
+        .expect("app")
+        .metadata
+        .uid
+        .unwrap_or_default();
+    let app_events: Api<DynamicObject> = Api::namespaced_with(
+        cp.client.clone(),
+        NS,
+        &ApiResource::erase::<k8s_openapi::api::core::v1::Event>(&()),
+    );
+    app_events
+        .create(
+            &PostParams::default(),
+            &event(
+                "mlflow.1",
+                "Application",
+                "mlflow",
+                &app_uid,
+                "OperationCompleted",
+            ),
+        )
+        .await
+        .expect("event created");
+    let (status, list) = cp
+        .call(
+            "GET",
+            "/api/v1/applications/mlflow/events",
+            Some(&alice),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{list}");
+    // The sandbox records events of its own (Pods scheduled, ReplicaSets scaled): those of
+    // the tree belong here too, so check ours by name.
+    let names: Vec<&str> = list["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter_map(|e| e["metadata"]["name"].as_str())
+        .collect();
+    assert!(names.contains(&"tracking.1"), "{list}");
+    assert!(names.contains(&"mlflow.1"), "{list}");
+    assert!(!names.contains(&"bystander.1"), "{list}");
+    assert!(
+        list["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .all(|e| e["involvedObject"]["name"] != "bystander"),
+        "{list}"
+    );
     cp.stop().await;
 }
 

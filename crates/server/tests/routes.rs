@@ -319,6 +319,9 @@ fn table() -> Vec<(Who, &'static str, String, Option<Value>, u16)> {
             None,
             403,
         ),
+        (Alice, "GET", p("/applications/mlflow/events"), None, 200),
+        (Alice, "GET", p("/applications/kserve/events"), None, 403),
+        (Nobody, "GET", p("/applications/mlflow/events"), None, 401),
         (
             Alice,
             "GET",

@@ -793,13 +793,119 @@ pub(crate) async fn resource_tree(
     Path(name): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let app = load(&state, &caller, &name, "get").await?;
+    Ok(Json(tree_of(&state, &app).await?))
+}
+
+/// `GET /api/v1/applications/{name}/events`: the Kubernetes Events about the Application
+/// itself and about every object of its resource tree (resources, ReplicaSets, Pods, Jobs),
+/// newest last, as a core/v1 EventList.
+#[utoipa::path(
+    get,
+    path = "/api/v1/applications/{name}/events",
+    tag = "applications",
+    operation_id = "ApplicationService_ListResourceEvents",
+    params(
+        ("name" = String, Path, description = "Application name"),
+    ),
+    responses(
+        (status = 200, description = "Events about the application and its resources (a core/v1 EventList)", body = Object),
+        (status = 401, description = "No valid session or token", body = crate::api::openapi::ErrorBody),
+        (status = 403, description = "RBAC denies", body = crate::api::openapi::ErrorBody),
+        (status = 404, description = "Not found", body = crate::api::openapi::ErrorBody),
+    ),
+)]
+pub(crate) async fn events(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(name): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let app = load(&state, &caller, &name, "get").await?;
+    let app_uid = str_at(&app, "/metadata/uid").to_string();
+    let mut uids: BTreeSet<String> = BTreeSet::new();
+    let mut namespaces: BTreeSet<String> = BTreeSet::new();
+    namespaces.insert(state.store().namespace().to_string());
+    // Events of objects in other clusters live there; only the in-cluster tree is read here.
+    if is_in_cluster(&app) {
+        let tree = tree_of(&state, &app).await?;
+        for node in tree
+            .pointer("/nodes")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let uid = str_at(node, "/uid");
+            if !uid.is_empty() {
+                uids.insert(uid.to_string());
+            }
+            let ns = str_at(node, "/namespace");
+            if !ns.is_empty() {
+                namespaces.insert(ns.to_string());
+            }
+        }
+    }
+    let about_app = |e: &Value| {
+        str_at(e, "/involvedObject/kind") == "Application"
+            && str_at(e, "/involvedObject/name") == name
+            && (app_uid.is_empty()
+                || str_at(e, "/involvedObject/uid").is_empty()
+                || str_at(e, "/involvedObject/uid") == app_uid)
+    };
+    let event_resource = ApiResource::erase::<k8s_openapi::api::core::v1::Event>(&());
+    let mut items = Vec::new();
+    for ns in &namespaces {
+        let api: Api<DynamicObject> =
+            Api::namespaced_with(state.store().client().clone(), ns, &event_resource);
+        let list = api
+            .list(&ListParams::default())
+            .await
+            .map_err(|e| ApiError::kube("listing events", e))?;
+        for obj in list.items {
+            let mut event =
+                serde_json::to_value(&obj).map_err(|e| ApiError::internal("encoding", &e))?;
+            let uid = str_at(&event, "/involvedObject/uid");
+            let ours = (!uid.is_empty() && uids.contains(uid))
+                || (ns == state.store().namespace() && about_app(&event));
+            if ours {
+                if event.get("apiVersion").is_none() {
+                    event["apiVersion"] = json!("v1");
+                    event["kind"] = json!("Event");
+                }
+                items.push(event);
+            }
+        }
+    }
+    let when = |e: &Value| {
+        [
+            "/lastTimestamp",
+            "/eventTime",
+            "/firstTimestamp",
+            "/metadata/creationTimestamp",
+        ]
+        .iter()
+        .map(|p| str_at(e, p))
+        .find(|t| !t.is_empty())
+        .unwrap_or_default()
+        .to_string()
+    };
+    items.sort_by_key(when);
+    Ok(Json(json!({
+        "apiVersion": "v1",
+        "kind": "EventList",
+        "metadata": {},
+        "items": items,
+    })))
+}
+
+/// The resource tree of an Application: its managed resources and, in the cluster the server
+/// runs in, their ReplicaSets, Pods and Jobs.
+async fn tree_of(state: &AppState, app: &Value) -> Result<Value, ApiError> {
     let managed: Vec<Value> = app
         .pointer("/status/resources")
         .and_then(Value::as_array)
         .cloned()
         .unwrap_or_default();
-    let mut live = live_managed(&state, &app).await?;
-    if is_in_cluster(&app) {
+    let mut live = live_managed(state, app).await?;
+    if is_in_cluster(app) {
         let namespaces: BTreeSet<String> = live
             .iter()
             .map(|o| str_at(o, "/metadata/namespace").to_string())
@@ -838,7 +944,7 @@ pub(crate) async fn resource_tree(
             }
         }
     }
-    Ok(Json(tree::build(&managed, &live)))
+    Ok(tree::build(&managed, &live))
 }
 
 fn same_resource(entry: &Value, obj: &Value) -> bool {

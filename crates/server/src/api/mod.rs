@@ -432,6 +432,7 @@ pub(crate) fn route_table() -> RouteTable {
         .add::<applications::__path_resource_tree, _, _>(applications::resource_tree)
         .add::<applications::__path_managed_resources, _, _>(applications::managed_resources)
         .add::<applications::__path_manifests, _, _>(applications::manifests)
+        .add::<applications::__path_events, _, _>(applications::events)
         .add::<stream::__path_applications, _, _>(stream::applications)
         .add::<projects::__path_list, _, _>(projects::list)
         .add::<projects::__path_create, _, _>(projects::create)

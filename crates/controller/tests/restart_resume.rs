@@ -84,8 +84,10 @@ fn presync_succeeded(st: &Value) -> bool {
         .any(|r| r["hookType"] == "PreSync" && r["hookPhase"] == "Succeeded")
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_restart_in_the_middle_of_a_sync_resumes_without_running_a_hook_twice() {
+/// A sandbox whose pods start after [`POD_START`], with the CRDs, and a repository whose
+/// `serving/` app has a PreSync hook Job, a ConfigMap, a wave-2 Deployment and a wave-3
+/// Service.
+async fn slow_fixture() -> (Sandbox, Cluster, tempfile::TempDir, tempfile::TempDir) {
     let sandbox = Sandbox::start(SandboxOptions {
         pod_ready_delay: POD_START,
         ..Default::default()
@@ -124,7 +126,13 @@ async fn a_restart_in_the_middle_of_a_sync_resumes_without_running_a_hook_twice(
             "fraud detector with its feature store migration",
         ],
     );
+    (sandbox, cluster, dir, repo)
+}
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restart_in_the_middle_of_a_sync_resumes_without_running_a_hook_twice() {
+    let (sandbox, cluster, _dir, repo) = slow_fixture().await;
+    let r = repo.path();
     let cache = tempfile::tempdir().expect("cache");
     let first = start_controller(&cluster, cache.path(), Duration::from_secs(600)).await;
     let ns = "fraud-serving";
@@ -172,5 +180,63 @@ async fn a_restart_in_the_middle_of_a_sync_resumes_without_running_a_hook_twice(
     assert_eq!(jobs.len(), 1, "the hook ran once: {jobs:?}");
     wait_status(&cluster, "fraud-prod", "Synced and Healthy", synced_healthy).await;
     second.shutdown().await;
+    sandbox.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn terminating_a_running_sync_stops_it_before_the_next_wave() {
+    let (sandbox, cluster, _dir, repo) = slow_fixture().await;
+    let cache = tempfile::tempdir().expect("cache");
+    let controller = start_controller(&cluster, cache.path(), Duration::from_secs(600)).await;
+    let ns = "fraud-terminate";
+    apply(
+        &cluster,
+        application("fraud-canary", repo.path(), ns, false),
+    )
+    .await;
+    request_operation(
+        &cluster,
+        "fraud-canary",
+        json!({"sync": {}, "initiatedBy": {"username": "alice"}}),
+    )
+    .await;
+    wait_status(&cluster, "fraud-canary", "the sync under way", |st| {
+        st["operationState"]["phase"] == "Running" && presync_succeeded(st)
+    })
+    .await;
+    // What `ferrocd app terminate-op` and the API write.
+    cluster
+        .merge_patch(
+            &app_key("fraud-canary"),
+            &json!({"status": {"operationState": {"phase": "Terminating"}}}),
+        )
+        .await
+        .expect("terminate");
+    let status = wait_status(&cluster, "fraud-canary", "the operation ended", |st| {
+        let phase = st["operationState"]["phase"].as_str().unwrap_or_default();
+        phase != "Running" && phase != "Terminating"
+    })
+    .await;
+    assert_eq!(status["operationState"]["phase"], "Failed", "{status:#}");
+    let message = status["operationState"]["message"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(message.contains("terminated"), "{message}");
+    assert_eq!(
+        history_len(&status),
+        0,
+        "a terminated sync is no deployment"
+    );
+    // Wave 3 never came.
+    tokio::time::sleep(POD_START).await;
+    assert!(
+        cluster
+            .get(&key("", "Service", ns, "fraud-detector"))
+            .await
+            .expect("get")
+            .is_none()
+    );
+    assert_eq!(hook_jobs(&cluster, ns).await.len(), 1);
+    controller.shutdown().await;
     sandbox.shutdown().await;
 }

@@ -2,9 +2,10 @@
 //! field (CLI, UI, kubectl) or started by automated sync; their progress is written to
 //! `status.operationState` as it goes, a successful sync appends to `status.history`.
 //!
-//! A controller that stops in the middle of an operation leaves it `Running`; the next
-//! controller resumes it, skipping the hooks the status already records as succeeded, so
-//! no hook runs twice.
+//! A controller that stops in the middle of an operation leaves it `Running`, with the
+//! hooks it created and those that succeeded; the next controller resumes it, skipping the
+//! hooks that succeeded and waiting for those still running instead of creating them
+//! again, so no hook runs twice.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -442,40 +443,60 @@ async fn prepare_plan(
     };
     let mut plan = plan(&input).map_err(|e| e.to_string())?;
     if let Some(state) = resumed {
-        skip_finished_hooks(&mut plan, state);
+        resume_hooks(&mut plan, state);
     }
     Ok((plan, revisions, cluster))
 }
 
-/// Removes the hook tasks a previous run of this operation already finished.
-fn skip_finished_hooks(plan: &mut SyncPlan, state: &OperationState) {
-    let done: Vec<(String, String, Option<HookType>)> = state
+/// Fits the plan of a resumed operation to what the previous run recorded: hooks that
+/// already succeeded are removed, and hooks that were still running are adopted (applied
+/// under the name the server gave them, then waited for) instead of being created again.
+fn resume_hooks(plan: &mut SyncPlan, state: &OperationState) {
+    let recorded: Vec<(String, String, Option<HookType>, OperationPhase)> = state
         .sync_result
         .as_ref()
         .map(|r| {
             r.resources
                 .iter()
-                .filter(|r| r.hook_phase == Some(OperationPhase::Succeeded))
-                .map(|r| (r.kind.clone(), r.name.clone(), r.hook_type))
+                .filter_map(|r| {
+                    let phase = r.hook_phase?;
+                    matches!(phase, OperationPhase::Succeeded | OperationPhase::Running)
+                        .then(|| (r.kind.clone(), r.name.clone(), r.hook_type, phase))
+                })
                 .collect()
         })
         .unwrap_or_default();
-    plan.tasks.retain(|task| {
-        if !task.is_hook {
-            return true;
-        }
+    let find = |task: &ferrocd_sync::SyncTask| {
         let generate_name = task
             .object
             .pointer("/metadata/generateName")
             .and_then(Value::as_str)
             .unwrap_or("");
-        !done.iter().any(|(kind, name, hook_type)| {
+        recorded.iter().find(|(kind, name, hook_type, _)| {
             kind == &task.key.kind
                 && *hook_type == task.hook_type
                 && (name == &task.key.name
                     || (!generate_name.is_empty() && name.starts_with(generate_name)))
         })
+    };
+    plan.tasks.retain(|task| {
+        !task.is_hook || !matches!(find(task), Some((_, _, _, OperationPhase::Succeeded)))
     });
+    for task in plan.tasks.iter_mut().filter(|t| t.is_hook) {
+        let Some((_, name, _, _)) = find(task).cloned() else {
+            continue;
+        };
+        if let Some(meta) = task
+            .object
+            .get_mut("metadata")
+            .and_then(Value::as_object_mut)
+        {
+            meta.remove("generateName");
+            meta.insert("name".to_string(), Value::String(name.clone()));
+        }
+        task.key.name = name;
+        task.action = ferrocd_sync::TaskAction::Apply;
+    }
 }
 
 /// Folds a finished task into the running result shown in the status: applied objects,

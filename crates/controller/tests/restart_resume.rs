@@ -76,6 +76,14 @@ async fn hook_jobs(cluster: &Cluster, ns: &str) -> Vec<String> {
         .collect()
 }
 
+fn presync_in(st: &Value, phase: &str) -> bool {
+    st["operationState"]["syncResult"]["resources"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .any(|r| r["hookType"] == "PreSync" && r["hookPhase"] == phase)
+}
+
 fn presync_succeeded(st: &Value) -> bool {
     st["operationState"]["syncResult"]["resources"]
         .as_array()
@@ -238,5 +246,52 @@ async fn terminating_a_running_sync_stops_it_before_the_next_wave() {
     );
     assert_eq!(hook_jobs(&cluster, ns).await.len(), 1);
     controller.shutdown().await;
+    sandbox.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restart_while_a_hook_runs_waits_for_that_hook_instead_of_starting_another() {
+    let (sandbox, cluster, _dir, repo) = slow_fixture().await;
+    let cache = tempfile::tempdir().expect("cache");
+    let first = start_controller(&cluster, cache.path(), Duration::from_secs(600)).await;
+    let ns = "fraud-hook-running";
+    apply(
+        &cluster,
+        application("fraud-staging", repo.path(), ns, false),
+    )
+    .await;
+    request_operation(
+        &cluster,
+        "fraud-staging",
+        json!({"sync": {}, "initiatedBy": {"username": "alice"}}),
+    )
+    .await;
+    wait_status(
+        &cluster,
+        "fraud-staging",
+        "the PreSync hook running",
+        |st| st["operationState"]["phase"] == "Running" && presync_in(st, "Running"),
+    )
+    .await;
+    first.shutdown().await;
+    let status = app_object(&cluster, "fraud-staging").await["status"].clone();
+    assert_eq!(status["operationState"]["phase"], "Running", "{status:#}");
+    let jobs = hook_jobs(&cluster, ns).await;
+    assert_eq!(jobs.len(), 1, "{jobs:?}");
+
+    let cache = tempfile::tempdir().expect("cache");
+    let second = start_controller(&cluster, cache.path(), Duration::from_secs(600)).await;
+    let status = wait_status(&cluster, "fraud-staging", "the sync finished", |st| {
+        st["operationState"]["phase"] != "Running" && history_len(st) == 1
+    })
+    .await;
+    assert_eq!(status["operationState"]["phase"], "Succeeded", "{status:#}");
+    assert!(presync_succeeded(&status), "{status:#}");
+    assert_eq!(
+        hook_jobs(&cluster, ns).await,
+        jobs,
+        "the same hook Job, once"
+    );
+    second.shutdown().await;
     sandbox.shutdown().await;
 }

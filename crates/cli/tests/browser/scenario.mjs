@@ -2,7 +2,9 @@
 // register a manual-sync (prod-like) application, find it with the search box and a status
 // tile, open it, sync it from the dialog and watch it become Synced, read its resource tree
 // (Deployment → ReplicaSet → Pods), let a commit in DIR/gitops make it Out of sync, open the
-// diff of the changed resource, sync again, and roll back from the history.
+// diff of the changed resource, sync again, roll back from the history, read the Events tab,
+// Refresh and Hard refresh, visit the repository pages and delete the application from its
+// Delete dialog.
 //
 // Environment: FERROCD_URL, FERROCD_PASSWORD, FERROCD_GITOPS (the demo's Git repository),
 // FERROCD_REPO_URL (its URL as the Applications use it), FERROCD_SCREENSHOTS,
@@ -29,6 +31,20 @@ function commit(file, from, to, message) {
   execFileSync('git', ['commit', '-q', '-am', message], { cwd: gitops, env: gitEnv });
   return execFileSync('git', ['rev-parse', 'HEAD'], { cwd: gitops }).toString().trim();
 }
+
+/** Polls `probe` (async, returns truthy when done) until it holds or `timeout` ms pass. */
+async function eventually(what, probe, timeout = SLOW) {
+  const deadline = Date.now() + timeout;
+  for (;;) {
+    const value = await probe();
+    if (value) return value;
+    check(Date.now() < deadline, `${what} within ${timeout / 1000}s`);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+
+const REFRESH = 'argocd.argoproj.io/refresh';
+const HELM_PASSWORD = 'helm-reader-Pa55-never-shown';
 
 const syncIs = (page, status, timeout = SLOW) =>
   page.waitForSelector(`[data-testid=app-sync] .badge[data-status=${status}]`, { timeout });
@@ -163,6 +179,45 @@ await run(async ({ page }) => {
   await syncIs(page, 'OutOfSync');
   await screenshot(page, 'rolled-back');
 
+  step('the Events tab lists what Kubernetes reported about the app\'s workloads');
+  await page.click('.tabs [data-tab=events]');
+  await page.waitForSelector('[data-testid=events] tbody tr', { timeout: SLOW });
+  check(new URL(page.url()).searchParams.get('tab') === 'events', `the URL keeps the tab: ${page.url()}`);
+  const events = await page.$$eval('[data-testid=events] tbody tr', (rows) => rows.map((r) => ({ kind: r.dataset.kind, name: r.dataset.name, reason: r.dataset.reason, text: r.innerText })));
+  const workload = events.filter((e) => ['Pod', 'Deployment', 'ReplicaSet'].includes(e.kind) && e.name.startsWith('mlflow'));
+  check(workload.length >= 1, `an event about mlflow's Deployment, ReplicaSet or Pods: ${JSON.stringify(events)}`);
+  check(workload.every((e) => e.reason && e.text.includes(e.name)), `event rows show reason and object: ${JSON.stringify(workload)}`);
+  const listed = await (await page.request.get(`${base}/api/v1/applications/${APP}/events`)).json();
+  check(listed.items.length === events.length, `the tab shows every event the API lists (${events.length} of ${listed.items.length})`);
+  const foreign = listed.items.filter((e) => !['ml-prod', 'argocd'].includes(e.involvedObject?.namespace || e.metadata?.namespace));
+  check(foreign.length === 0, `only events of ${APP}'s namespaces: ${JSON.stringify(foreign.map((e) => e.involvedObject))}`);
+  await screenshot(page, 'events');
+
+  step('Refresh and Hard refresh: the controller compares again');
+  await page.click('.tabs [data-tab=tree]');
+  for (const [button, kind, said] of [['refresh-button', 'normal', 'Refresh requested'], ['hard-refresh-button', 'hard', 'Hard refresh requested']]) {
+    const before = await page.getAttribute('[data-testid=app-reconciled-at]', 'title');
+    check(before && !Number.isNaN(Date.parse(before)), `the header says when ${APP} was compared: ${before}`);
+    // reconciledAt has second resolution: let a second pass so a new comparison shows.
+    await page.waitForTimeout(1100);
+    const answered = page.waitForResponse((r) => r.url().includes(`/api/v1/applications/${APP}?refresh=${kind}`));
+    await page.click(`[data-testid=${button}]`);
+    const response = await answered;
+    check(response.status() === 200, `${kind} refresh answers ${response.status()}`);
+    check((await response.json()).metadata?.annotations?.[REFRESH] === kind, `the ${kind} refresh sets the ${REFRESH} annotation`);
+    await page.waitForSelector(`.toast:has-text("${said}")`);
+    await page.waitForFunction((b) => {
+      const t = document.querySelector('[data-testid=app-reconciled-at]')?.title;
+      return !!t && Date.parse(t) > Date.parse(b);
+    }, before, { timeout: SLOW });
+    await eventually(`the controller takes the ${kind} refresh (annotation removed)`, async () => {
+      const app = await (await page.request.get(`${base}/api/v1/applications/${APP}`)).json();
+      return !app.metadata?.annotations?.[REFRESH];
+    });
+    check((await page.innerText('[data-testid=app-reconciled-at]')).includes('compared with Git'), 'the header reads as a sentence');
+  }
+  await screenshot(page, 'refreshed');
+
   step('a rollback on an automated application shows the server\'s refusal');
   const refused = await page.request.put(`${base}/api/v1/applications/mlflow-dev/rollback`, { data: { id: 1 } });
   check(refused.status() === 400, `rollback of an automated app answers 400, got ${refused.status()}`);
@@ -179,8 +234,65 @@ await run(async ({ page }) => {
   await page.click('.topbar nav a[data-nav=clusters]');
   await page.waitForSelector('[data-testid=clusters-table]');
   check((await page.innerText('[data-testid=clusters-table]')).includes('https://kubernetes.default.svc'), 'the in-cluster destination is listed');
+  step('repositories: register the demo\'s Git repository and a Helm repository with a password');
+  for (const data of [
+    { repo: repoURL, type: 'git', name: 'ml-platform-gitops' },
+    { repo: 'https://charts.ml.example.com/stable', type: 'helm', name: 'ml-charts', username: 'chart-reader', password: HELM_PASSWORD },
+  ]) {
+    const added = await page.request.post(`${base}/api/v1/repositories`, { data });
+    check(added.ok(), `adding ${data.repo}: ${added.status()} ${await added.text()}`);
+  }
   await page.click('.topbar nav a[data-nav=repositories]');
-  await page.waitForSelector('[data-testid=repositories-table], [data-testid=repositories-empty]');
+  await page.waitForSelector(`[data-testid=repositories-table] tr[data-repo="${repoURL}"]`);
+  const repoRows = await page.$$eval('[data-testid=repositories-table] tr[data-repo]', (rows) => rows.map((r) => r.dataset.repo));
+  check(repoRows.includes('https://charts.ml.example.com/stable'), `both repositories listed: ${repoRows}`);
+  check((await page.innerText('tr[data-repo="https://charts.ml.example.com/stable"]')).includes('yes (hidden)'), 'the list says the Helm repository has credentials');
+  check(!(await page.content()).includes(HELM_PASSWORD), 'the list never shows the password');
+  await screenshot(page, 'repositories');
+
+  step('the repository page names the applications that use it');
+  await page.click(`tr[data-repo="${repoURL}"] a`);
+  await page.waitForSelector('[data-testid=repository-detail]');
+  check(decodeURIComponent(new URL(page.url()).pathname) === `/repositories/${repoURL}`, `the URL names the repository: ${page.url()}`);
+  const detail = await page.innerText('[data-testid=repository-detail]');
+  check(detail.includes(repoURL) && detail.includes('ml-platform-gitops') && detail.includes('git'), `the page shows URL, name and type: ${detail}`);
+  const users = await page.$$eval('[data-testid=repository-apps] a.chip', (links) => links.map((a) => a.textContent));
+  for (const want of [APP, 'mlflow-dev']) check(users.includes(want), `${want} uses the repository: ${users}`);
+  await screenshot(page, 'repository');
+  await page.click('.breadcrumbs a[href="/repositories"]');
+  await page.click('tr[data-repo="https://charts.ml.example.com/stable"] a');
+  await page.waitForSelector('[data-testid=repository-detail]');
+  const helm = await page.innerText('[data-testid=repository-detail]');
+  check(helm.includes('helm') && helm.includes('chart-reader') && helm.includes('stored (never shown)'), `the Helm repository page: ${helm}`);
+  check(!(await page.content()).includes(HELM_PASSWORD), 'the repository page never shows the password');
+  check((await page.innerText('[data-testid=repository-apps]')).includes('none'), 'no application uses the Helm repository');
+
+  step(`delete ${APP} from its Delete dialog`);
+  await page.goto(`${base}/applications/${APP}`);
+  await page.waitForSelector('[data-testid=app-name]');
+  await page.click('[data-testid=delete-button]');
+  await page.waitForSelector('[data-testid=confirm-dialog] [data-testid=delete-confirm-name]');
+  check((await page.innerText('[data-testid=confirm-dialog] h2')).includes(APP), 'the dialog names the application');
+  await page.fill('[data-testid=delete-confirm-name]', 'mlflow-pro');
+  await page.click('[data-testid=confirm-dialog] button[data-action=confirm]');
+  await page.waitForSelector('[data-testid=confirm-dialog] .error-box:not(.hidden)');
+  check((await page.innerText('[data-testid=confirm-dialog] .error-box')).includes(`Type the application name (${APP})`), 'a wrong name is refused in the dialog');
+  check((await page.request.get(`${base}/api/v1/applications/${APP}`)).status() === 200, `${APP} still exists after a wrong name`);
+  await page.fill('[data-testid=delete-confirm-name]', APP);
+  await screenshot(page, 'delete-dialog');
+  await page.click('[data-testid=confirm-dialog] button[data-action=confirm]');
+  await page.waitForSelector('[data-testid=confirm-dialog]', { state: 'detached' });
+  await page.waitForFunction(() => location.pathname === '/applications');
+  await page.waitForSelector('tr[data-app=mlflow-dev]');
+  let last = null;
+  await eventually(`${APP} is gone from the API`, async () => {
+    const got = await page.request.get(`${base}/api/v1/applications/${APP}`);
+    if (got.status() === 404) return true;
+    last = await got.text();
+    return false;
+  }).catch((err) => { throw new Error(`${err.message}; last seen: ${last}`); });
+  await page.waitForSelector(`tr[data-app=${APP}]`, { state: 'detached', timeout: 5000 });
+  await screenshot(page, 'deleted');
 
   step('log out: the API refuses the old session and the UI shows the login page');
   await page.click('[data-testid=logout]');

@@ -53,7 +53,8 @@ function headerHtml(app) {
       <span class="chip" title="Project">project: ${esc(app.spec?.project || 'default')}</span>
       <span class="chip" title="Sync policy">${isAutomated(app) ? 'automated sync' : 'manual sync'}</span></div>
     <div class="app-status">
-      <div class="status-cell"><div class="k">Sync status</div><div class="v">${badgeHtml(SYNC, syncOf(app))}</div><div class="why">${esc(syncWhy)}</div></div>
+      <div class="status-cell"><div class="k">Sync status</div><div class="v">${badgeHtml(SYNC, syncOf(app))}</div><div class="why">${esc(syncWhy)}</div>
+        <div class="why" data-testid="app-reconciled-at" title="${esc(st.reconciledAt || '')}">${st.reconciledAt ? `compared with Git ${esc(ago(st.reconciledAt))}` : 'not compared with Git yet'}</div></div>
       <div class="status-cell"><div class="k">Health</div><div class="v">${badgeHtml(HEALTH, healthOf(app))}</div><div class="why">${esc(st.health?.message || HEALTH[healthOf(app)]?.hint || '')}</div></div>
       <div class="status-cell" data-testid="app-operation"><div class="k">Last sync</div><div class="v">${opInfo ? `<span class="badge ${opInfo.tone}" data-phase="${esc(op.phase)}">${opInfo.icon()}${esc(opInfo.label)}</span>` : '<span class="faint">never synced</span>'}</div>
         <div class="why">${op && syncedRev ? `to <span class="mono" data-testid="app-synced-revision" title="${esc(syncedRev)}">${esc(shortRev(syncedRev))}</span> · ` : ''}${op ? esc([op.finishedAt ? ago(op.finishedAt) : (op.startedAt ? `started ${ago(op.startedAt)}` : ''), by ? `by ${by}` : '', op.message || ''].filter(Boolean).join(' · ')) : ''}</div></div>

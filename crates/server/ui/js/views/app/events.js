@@ -25,7 +25,7 @@ export async function renderEvents(el, name) {
   el.innerHTML = `<table class="grid" data-testid="events"><thead><tr><th>Type</th><th>Reason</th><th>Object</th><th>Message</th><th>Count</th><th>Last seen</th></tr></thead><tbody>${items.map((e) => {
     const warn = e.type === 'Warning';
     const when = e.lastTimestamp || e.eventTime || e.firstTimestamp;
-    return `<tr><td><span class="badge ${warn ? 'warn' : 'info'}">${esc(e.type || 'Normal')}</span></td><td>${esc(e.reason || '')}</td>
+    return `<tr data-kind="${esc(e.involvedObject?.kind || '')}" data-name="${esc(e.involvedObject?.name || '')}" data-reason="${esc(e.reason || '')}"><td><span class="badge ${warn ? 'warn' : 'info'}">${esc(e.type || 'Normal')}</span></td><td>${esc(e.reason || '')}</td>
       <td>${esc(e.involvedObject?.kind || '')} ${esc(e.involvedObject?.name || '')}</td><td>${esc(e.message || '')}</td>
       <td>${esc(e.count ?? 1)}</td><td class="nowrap" title="${esc(fmtTime(when))}">${esc(ago(when))}</td></tr>`;
   }).join('')}</tbody></table>`;

@@ -66,6 +66,10 @@ impl Default for ControllerConfig {
     }
 }
 
+/// Concurrent sync operations per reconcile worker: an operation mostly waits (for
+/// applies and health), so it needs more slots than the CPU-bound reconciliations.
+const OPERATIONS_PER_WORKER: usize = 8;
+
 /// An application's identity: its namespace and name.
 pub type AppRef = (String, String);
 
@@ -92,6 +96,9 @@ pub(crate) struct Shared {
     pub revisions: Mutex<HashMap<(String, String), (String, Instant)>>,
     pub renders: Mutex<HashMap<String, Arc<RenderedApp>>>,
     pub operations: Mutex<HashMap<AppRef, CancelHandle>>,
+    /// Running sync operations at most (Argo CD's operation processors): thousands of
+    /// automated syncs at once would only slow each other down.
+    pub operation_slots: Arc<tokio::sync::Semaphore>,
     pub last_reconciled: Mutex<HashMap<AppRef, Instant>>,
     /// Set by [`Controller::shutdown`]: running operations stop and stay `Running` in the
     /// status, for the next controller to resume.
@@ -154,6 +161,9 @@ impl Controller {
             revisions: Mutex::new(HashMap::new()),
             renders: Mutex::new(HashMap::new()),
             operations: Mutex::new(HashMap::new()),
+            operation_slots: Arc::new(tokio::sync::Semaphore::new(
+                config.workers.max(1) * OPERATIONS_PER_WORKER,
+            )),
             last_reconciled: Mutex::new(HashMap::new()),
             stopping: AtomicBool::new(false),
             queue,

@@ -72,7 +72,14 @@ pub(crate) async fn reconcile(shared: &Arc<Shared>, key: &AppRef) {
         &conditions,
         &shared.config.namespace,
     );
-    if let Err(e) = write_status(shared, &app, new_status.clone()).await {
+    // A refresh that found nothing new writes only its times (a small merge patch)
+    // instead of applying the whole status again.
+    let written = if status::only_times_changed(&app, &new_status) {
+        patch_app(shared, &app, &status::times_patch(&new_status)).await
+    } else {
+        write_status(shared, &app, new_status).await
+    };
+    if let Err(e) = written {
         warn!(app = %app.name(), error = %e, "writing status");
     }
     if refresh.is_some() {

@@ -2,7 +2,9 @@
 
 use std::collections::BTreeSet;
 
-use ferrocd_model::{Application, ApplicationSummary, ComparedTo, HealthStatus, SyncStatusCode};
+use ferrocd_model::{
+    Application, ApplicationStatus, ApplicationSummary, ComparedTo, HealthStatus, SyncStatusCode,
+};
 use serde_json::{Value, json};
 
 use crate::reconcile::{Compared, conditions_with_times};
@@ -130,6 +132,32 @@ pub(crate) fn comparison_status(
     status
 }
 
+/// Whether the comparison status `new` says what `app`'s status already says, apart from
+/// `reconciledAt` and `observedAt`: then only those two times need writing. Both sides
+/// are compared in their typed form, so that an empty list and an absent one agree.
+pub(crate) fn only_times_changed(app: &Application, new: &Value) -> bool {
+    let Some(old) = app.status.as_ref() else {
+        return false;
+    };
+    let Ok(new) = serde_json::from_value::<ApplicationStatus>(new.clone()) else {
+        return false;
+    };
+    old.sync == new.sync
+        && old.health == new.health
+        && old.resources == new.resources
+        && old.summary == new.summary
+        && old.conditions == new.conditions
+        && old.controller_namespace == new.controller_namespace
+        && old.source_type == new.source_type
+        && old.source_types == new.source_types
+}
+
+/// The part of the status that changes on every reconciliation even when nothing else
+/// does, as a JSON merge patch of the Application.
+pub(crate) fn times_patch(new: &Value) -> Value {
+    json!({"status": {"reconciledAt": new["reconciledAt"], "observedAt": new["observedAt"]}})
+}
+
 /// Images of the desired workloads and external URLs of live Ingresses and
 /// LoadBalancer Services.
 fn summary(c: &Compared) -> ApplicationSummary {
@@ -222,6 +250,89 @@ fn collect_images(v: &Value, out: &mut BTreeSet<String>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn mlflow_app(status: Value) -> Application {
+        let mut app = json!({
+            "apiVersion": "argoproj.io/v1alpha1", "kind": "Application",
+            "metadata": {"name": "mlflow", "namespace": "argocd"},
+            "spec": {"project": "default",
+                "source": {"repoURL": "https://git.example.com/ml-platform.git",
+                    "targetRevision": "main", "path": "apps/mlflow/overlays/dev"},
+                "destination": {"server": "https://kubernetes.default.svc", "namespace": "mlflow"}}});
+        if !status.is_null() {
+            app["status"] = status;
+        }
+        serde_json::from_value(app).expect("application")
+    }
+
+    /// A status as written by this writer and then read back through the typed model (as
+    /// the watch delivers it), with the operation writer's fields beside it.
+    fn written(app: &Application, status: &Value) -> Application {
+        let mut value = status.clone();
+        value["operationState"] = json!({"operation": {"sync": {"revision": "4f1c2b9"}},
+            "phase": "Succeeded", "startedAt": "2025-06-02T08:00:00Z"});
+        value["history"] = json!([{"id": 0, "revision": "4f1c2b9",
+            "deployedAt": "2025-06-02T08:00:05Z"}]);
+        let mut app = app.clone();
+        app.status = Some(serde_json::from_value(value).expect("typed status"));
+        app
+    }
+
+    #[test]
+    fn an_unchanged_comparison_writes_only_its_times() {
+        let app = mlflow_app(Value::Null);
+        let conditions = [(
+            "ComparisonError".to_string(),
+            "rendering failed: apps/mlflow/overlays/dev: no kustomization".to_string(),
+        )];
+        let first = comparison_status(&app, None, &conditions, "argocd");
+        assert!(
+            !only_times_changed(&app, &first),
+            "an app without status needs the whole status"
+        );
+        let app = written(&app, &first);
+        let again = comparison_status(&app, None, &conditions, "argocd");
+        assert!(only_times_changed(&app, &again));
+        assert_eq!(
+            times_patch(&again),
+            json!({"status": {"reconciledAt": again["reconciledAt"],
+                "observedAt": again["observedAt"]}})
+        );
+    }
+
+    #[test]
+    fn any_change_besides_the_times_writes_the_whole_status() {
+        let app = mlflow_app(Value::Null);
+        let conditions = [(
+            "ComparisonError".to_string(),
+            "rendering failed: apps/mlflow/overlays/dev: no kustomization".to_string(),
+        )];
+        let app = written(&app, &comparison_status(&app, None, &conditions, "argocd"));
+        // The condition went away.
+        assert!(!only_times_changed(
+            &app,
+            &comparison_status(&app, None, &[], "argocd")
+        ));
+        // Another controller namespace.
+        assert!(!only_times_changed(
+            &app,
+            &comparison_status(&app, None, &conditions, "ml-platform")
+        ));
+        // The spec moved to another path: comparedTo differs.
+        let mut moved = app.clone();
+        if let Some(source) = moved.spec.source.as_mut() {
+            source.path = Some("apps/mlflow/overlays/prod".to_string());
+        }
+        assert!(!only_times_changed(
+            &app,
+            &comparison_status(&moved, None, &conditions, "argocd")
+        ));
+        // Resource-level change.
+        let mut status = comparison_status(&app, None, &conditions, "argocd");
+        status["resources"] = json!([{"group": "apps", "version": "v1", "kind": "Deployment",
+            "namespace": "mlflow", "name": "mlflow-server", "status": "OutOfSync"}]);
+        assert!(!only_times_changed(&app, &status));
+    }
 
     #[test]
     fn images_are_found_in_every_pod_spec_shape() {

@@ -1,19 +1,21 @@
 //! Controller scale benchmark (issue 7, "Scale from the start").
 //!
 //! Ignored by default; run with
-//! `cargo test -p ferrocd-controller --release --test scale_bench -- --ignored --nocapture`
-//! and `FERROCD_BENCH_APPS=<N>` (default 1000). Two sandbox API servers run in this
-//! process: the control plane (Applications, and the in-cluster destination) and a second
-//! cluster registered through an Argo CD cluster Secret. One file:// Git repository holds
-//! N app folders of 10 small resources each; N automated Applications (half to each
-//! cluster) are created and the benchmark measures:
+//! `cargo test -p ferrocd-controller --release --test scale_bench -- --ignored --nocapture
+//! controller_scale` and `FERROCD_BENCH_APPS=<N>` (default 1000). Two sandbox API servers
+//! run as separate processes (this test binary started again as the ignored test
+//! `sandbox_process`), so that the resident memory measured is the controller's own: the
+//! control plane (Applications, and the in-cluster destination) and a second cluster
+//! registered through an Argo CD cluster Secret. One file:// Git repository holds N app
+//! folders of 10 small resources each; N automated Applications (half to each cluster)
+//! are created and the benchmark measures:
 //!
 //! 1. the initial sync: until every application is Synced and Healthy;
 //! 2. one full refresh: every application queued at once (what the resync tick does),
 //!    until every `status.reconciledAt` is at or after the moment of queueing;
 //! 3. commit to Synced for one application while all the others are refreshing;
-//! 4. the peak resident memory of the process (`VmHWM`), with the sandbox-only baseline
-//!    taken before the controller starts.
+//! 4. the peak resident memory (`VmHWM`) of this process (controller and measurement;
+//!    its baseline taken before the controller starts) and of each sandbox process.
 //!
 //! A phase that does not finish within `FERROCD_BENCH_TIMEOUT` seconds (default 900) is
 //! reported with how far it got instead of failing the run.
@@ -23,9 +25,12 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use ferrocd_cluster::testing::TestCluster;
+use std::io::Read as _;
+use std::process::{Child, Command, Stdio};
+
 use ferrocd_cluster::{Cluster, WriteOptions};
 use ferrocd_controller::{Controller, ControllerConfig, GitProvider, Metrics, PushEvent};
+use ferrocd_model::{Application, HealthStatus, SyncStatusCode};
 use ferrocd_source::testing::git;
 use futures::StreamExt as _;
 use serde_json::{Value, json};
@@ -41,7 +46,12 @@ const MODELS: [&str; 6] = [
 
 /// Peak resident set size of this process in KiB (`VmHWM`), or 0 when unknown.
 fn peak_rss_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
+    peak_rss_of("self")
+}
+
+/// Peak resident set size of process `pid` (or `self`) in KiB, or 0 when unknown.
+fn peak_rss_of(pid: &str) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
         .and_then(|s| {
             s.lines()
@@ -144,31 +154,28 @@ fn application(i: usize, repo_url: &str, server: &str, prefix: &str) -> Value {
                 "syncOptions": ["CreateNamespace=true"]}}})
 }
 
-async fn list_apps(cluster: &Cluster) -> Vec<Value> {
-    cluster
-        .list("argoproj.io", "Application", Some("argocd"))
-        .await
-        .unwrap_or_default()
+fn synced_healthy(app: &Application) -> bool {
+    app.status.as_ref().is_some_and(|s| {
+        s.sync.as_ref().and_then(|s| s.status) == Some(SyncStatusCode::Synced)
+            && s.health.as_ref().and_then(|h| h.status) == Some(HealthStatus::Healthy)
+    })
 }
 
-fn synced_healthy(app: &Value) -> bool {
-    let s = &app["status"];
-    s["sync"]["status"] == "Synced" && s["health"]["status"] == "Healthy"
-}
-
-/// Polls the Applications until `done` holds for all `n` of them. Returns the elapsed
-/// time, or `None` (after printing progress) when `timeout` passes first.
+/// Waits until `done` holds for all `n` Applications, as the controller's watch sees
+/// them (polling the API server for thousands of Applications would load the server and
+/// this process more than the controller does). Returns the elapsed time, or `None`
+/// (after printing progress) when `timeout` passes first.
 async fn wait_all(
-    cluster: &Cluster,
+    controller: &Controller,
     n: usize,
     what: &str,
     timeout: Duration,
-    done: impl Fn(&Value) -> bool,
+    done: impl Fn(&Application) -> bool,
 ) -> Option<Duration> {
     let start = Instant::now();
     let mut last_report = Instant::now();
     loop {
-        let apps = list_apps(cluster).await;
+        let apps = controller.applications();
         let ok = apps.iter().filter(|a| done(a)).count();
         if apps.len() >= n && ok >= n {
             return Some(start.elapsed());
@@ -177,12 +184,193 @@ async fn wait_all(
             println!("{what}: not reached in {timeout:?} ({ok}/{n})");
             return None;
         }
-        if last_report.elapsed() > Duration::from_secs(15) {
-            println!("  {what}: {ok}/{n} after {:.0?}", start.elapsed());
+        if last_report.elapsed() > Duration::from_secs(10) {
+            println!(
+                "  {what}: {ok}/{n} after {:.0?} (queue {}, RSS {} MiB)",
+                start.elapsed(),
+                controller.queue_len(),
+                current_rss_kib() / 1024
+            );
             last_report = Instant::now();
         }
-        tokio::time::sleep(Duration::from_millis(500)).await;
+        tokio::time::sleep(Duration::from_millis(250)).await;
     }
+}
+
+/// Current resident set size of this process in KiB (`VmRSS`).
+fn current_rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+/// A minimal `tracing` subscriber for diagnosing a run: with `FERROCD_BENCH_LOG=warn`,
+/// `info` or `debug`, events at that level or above are printed to stderr with the
+/// seconds since start.
+struct BenchLog {
+    max: tracing::Level,
+    start: Instant,
+}
+
+impl tracing::Subscriber for BenchLog {
+    fn enabled(&self, metadata: &tracing::Metadata<'_>) -> bool {
+        metadata.level() <= &self.max
+    }
+    fn new_span(&self, _: &tracing::span::Attributes<'_>) -> tracing::span::Id {
+        tracing::span::Id::from_u64(1)
+    }
+    fn record(&self, _: &tracing::span::Id, _: &tracing::span::Record<'_>) {}
+    fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
+    fn event(&self, event: &tracing::Event<'_>) {
+        struct Fields(String);
+        impl tracing::field::Visit for Fields {
+            fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+                let _ = write!(self.0, " {}={value:?}", field.name());
+            }
+        }
+        let mut fields = Fields(String::new());
+        event.record(&mut fields);
+        eprintln!(
+            "{:9.3} {} {}{}",
+            self.start.elapsed().as_secs_f64(),
+            event.metadata().level(),
+            event.metadata().target(),
+            fields.0
+        );
+    }
+    fn enter(&self, _: &tracing::span::Id) {}
+    fn exit(&self, _: &tracing::span::Id) {}
+}
+
+fn init_log() {
+    let level = match std::env::var("FERROCD_BENCH_LOG").as_deref() {
+        Ok("warn") => tracing::Level::WARN,
+        Ok("info") => tracing::Level::INFO,
+        Ok("debug") => tracing::Level::DEBUG,
+        _ => return,
+    };
+    let _ = tracing::subscriber::set_global_default(BenchLog {
+        max: level,
+        start: Instant::now(),
+    });
+}
+
+/// What a sandbox process reports once it serves.
+#[derive(serde::Deserialize, serde::Serialize)]
+struct SandboxInfo {
+    url: String,
+    token: String,
+    ca_pem: String,
+    kubeconfig: String,
+}
+
+/// A sandbox API server in a child process; it exits when its stdin closes.
+struct SandboxProcess {
+    child: Child,
+    info: SandboxInfo,
+    cluster: Cluster,
+    _dir: tempfile::TempDir,
+}
+
+impl SandboxProcess {
+    /// Starts this test binary again as the `sandbox_process` test, with `nodes` nodes.
+    async fn start(nodes: u64) -> SandboxProcess {
+        let dir = tempfile::tempdir().expect("sandbox dir");
+        let out = dir.path().join("sandbox.json");
+        let exe = std::env::current_exe().expect("test binary path");
+        let child = Command::new(exe)
+            .args(["sandbox_process", "--exact", "--ignored", "--nocapture"])
+            .env(SANDBOX_OUT, &out)
+            .env("FERROCD_BENCH_SANDBOX_NODES", nodes.to_string())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("start the sandbox process");
+        let started = Instant::now();
+        let info: SandboxInfo = loop {
+            if let Ok(text) = std::fs::read_to_string(&out)
+                && let Ok(info) = serde_json::from_str(&text)
+            {
+                break info;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "the sandbox process did not start"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        };
+        let kubeconfig = dir.path().join("kubeconfig");
+        std::fs::write(&kubeconfig, &info.kubeconfig).expect("write kubeconfig");
+        let cluster = Cluster::from_kubeconfig(Some(&kubeconfig), None)
+            .await
+            .expect("connect to the sandbox process");
+        SandboxProcess {
+            child,
+            info,
+            cluster,
+            _dir: dir,
+        }
+    }
+
+    fn peak_rss_kib(&self) -> u64 {
+        peak_rss_of(&self.child.id().to_string())
+    }
+
+    fn stop(mut self) {
+        drop(self.child.stdin.take());
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Environment variable naming the file a sandbox process writes its [`SandboxInfo`] to.
+const SANDBOX_OUT: &str = "FERROCD_BENCH_SANDBOX_OUT";
+
+/// Not a test: the body of a sandbox process started by [`controller_scale`]. Serves
+/// one sandbox (simulation on, `FERROCD_BENCH_SANDBOX_NODES` nodes) until stdin closes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "started by controller_scale as a separate process"]
+async fn sandbox_process() {
+    let Some(out) = std::env::var_os(SANDBOX_OUT) else {
+        return;
+    };
+    let nodes = env_u64("FERROCD_BENCH_SANDBOX_NODES", 3) as u32;
+    let sandbox = ferrocd_sandbox::Sandbox::start(ferrocd_sandbox::SandboxOptions {
+        nodes,
+        ..Default::default()
+    })
+    .await
+    .expect("start the sandbox");
+    let info = SandboxInfo {
+        url: sandbox.url(),
+        token: sandbox.token().to_string(),
+        ca_pem: sandbox.ca_pem().to_string(),
+        kubeconfig: sandbox.kubeconfig_yaml(),
+    };
+    let out = std::path::PathBuf::from(out);
+    let staging = out.with_extension("tmp");
+    std::fs::write(&staging, serde_json::to_vec(&info).expect("encode")).expect("write info");
+    std::fs::rename(&staging, &out).expect("publish info");
+    let _ = tokio::task::spawn_blocking(|| {
+        let mut buf = [0u8; 64];
+        let mut stdin = std::io::stdin();
+        while matches!(stdin.read(&mut buf), Ok(n) if n > 0) {}
+    })
+    .await;
+    sandbox.shutdown().await;
 }
 
 fn now_second() -> String {
@@ -210,19 +398,22 @@ fn fmt_time(d: Option<Duration>) -> String {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "benchmark: run with --release -- --ignored --nocapture"]
+#[ignore = "benchmark: run with --release -- --ignored --nocapture controller_scale"]
 async fn controller_scale() {
+    if std::env::var_os(SANDBOX_OUT).is_some() {
+        return;
+    }
+    init_log();
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let n = env_u64("FERROCD_BENCH_APPS", 1000).max(2) as usize;
     let timeout = Duration::from_secs(env_u64("FERROCD_BENCH_TIMEOUT", 900));
     let workers = env_u64("FERROCD_BENCH_WORKERS", 8) as usize;
     let total = Instant::now();
 
-    let local = TestCluster::start().await;
-    let remote = TestCluster::start().await;
-    let Some(remote_sandbox) = &remote.sandbox else {
-        println!("the benchmark needs sandboxes (FERROCD_TEST_REAL_CLUSTER is set); skipped");
-        return;
-    };
+    // Each cluster runs ~n/2 one-replica Deployments; a node holds 110 pods.
+    let nodes = (n as u64 / 2).div_ceil(100) + 2;
+    let local = SandboxProcess::start(nodes).await;
+    let remote = SandboxProcess::start(nodes).await;
     let cp = &local.cluster;
     cp.install_crds(&ferrocd_model::crds(), Duration::from_secs(10))
         .await
@@ -234,15 +425,15 @@ async fn controller_scale() {
     .await;
     {
         use base64::Engine as _;
-        let config = json!({"bearerToken": remote_sandbox.token(),
+        let config = json!({"bearerToken": remote.info.token,
             "tlsClientConfig": {"caData": base64::engine::general_purpose::STANDARD
-                .encode(remote_sandbox.ca_pem())}});
+                .encode(&remote.info.ca_pem)}});
         apply(
             cp,
             &json!({"apiVersion": "v1", "kind": "Secret",
                 "metadata": {"name": "prod-us-east-1", "namespace": "argocd",
                     "labels": {"argocd.argoproj.io/secret-type": "cluster"}},
-                "stringData": {"name": "prod-us-east-1", "server": remote_sandbox.url(),
+                "stringData": {"name": "prod-us-east-1", "server": remote.info.url,
                     "config": config.to_string()}}),
         )
         .await;
@@ -260,7 +451,7 @@ async fn controller_scale() {
         &["commit", "-q", "-m", "ml platform: N model servers"],
     );
     let repo_url = format!("file://{}", repo.path().display());
-    let remote_server = remote_sandbox.url().to_string();
+    let remote_server = remote.info.url.clone();
 
     let baseline_kib = peak_rss_kib();
     let cache = tempfile::tempdir().expect("cache dir");
@@ -277,7 +468,6 @@ async fn controller_scale() {
 
     // (1) Initial sync: create the Applications, half to each cluster.
     let start = Instant::now();
-    let prefix = local.namespace("b");
     let apps: Vec<Value> = (0..n)
         .map(|i| {
             let server = if i % 2 == 0 {
@@ -285,7 +475,7 @@ async fn controller_scale() {
             } else {
                 remote_server.as_str()
             };
-            application(i, &repo_url, server, &prefix)
+            application(i, &repo_url, server, "bench")
         })
         .collect();
     futures::stream::iter(apps.iter())
@@ -293,24 +483,31 @@ async fn controller_scale() {
         .await;
     let created = start.elapsed();
     println!("created {n} Applications in {created:.1?}");
-    let initial = wait_all(cp, n, "initial sync", timeout, synced_healthy)
+    let initial = wait_all(&controller, n, "initial sync", timeout, synced_healthy)
         .await
         .map(|_| start.elapsed());
     println!("initial sync: {}", fmt_time(initial));
     let after_initial_kib = peak_rss_kib();
+    // Let the last operations' follow-up reconciliations drain before the refresh.
+    let quiet = Instant::now();
+    while controller.queue_len() > 0 && quiet.elapsed() < Duration::from_secs(60) {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 
     // (2) One full refresh of every application.
-    let mark = next_second();
-    let mark = mark.await;
+    let mark = next_second().await;
+    let refresh_start = Instant::now();
     for i in 0..n {
         controller.refresh("argocd", &app_name(i), false);
     }
-    let refresh = wait_all(cp, n, "full refresh", timeout, |a| {
-        a["status"]["reconciledAt"]
-            .as_str()
+    let refresh = wait_all(&controller, n, "full refresh", timeout, |a| {
+        a.status
+            .as_ref()
+            .and_then(|s| s.reconciled_at.as_deref())
             .is_some_and(|t| t >= mark.as_str())
     })
-    .await;
+    .await
+    .map(|_| refresh_start.elapsed());
     println!("full refresh: {}", fmt_time(refresh));
 
     // (3) A commit to one app while all the others refresh.
@@ -333,27 +530,31 @@ async fn controller_scale() {
         default_branch: Some("main".into()),
         changed_files: vec![format!("apps/{}/resources.yaml", app_name(target))],
     });
-    let target_key = ferrocd_model::ResourceKey {
-        group: "argoproj.io".into(),
-        kind: "Application".into(),
-        namespace: "argocd".into(),
-        name: app_name(target),
-    };
+    let target_name = app_name(target);
     let commit_to_synced = loop {
-        let app = cp
-            .get(&target_key)
-            .await
-            .ok()
-            .flatten()
-            .unwrap_or(Value::Null);
-        if synced_healthy(&app) && app["status"]["sync"]["revision"] == second.as_str() {
+        let app = controller
+            .applications()
+            .into_iter()
+            .find(|a| a.name() == target_name);
+        if let Some(app) = &app
+            && synced_healthy(app)
+            && app
+                .status
+                .as_ref()
+                .and_then(|s| s.sync.as_ref())
+                .and_then(|s| s.revision.as_deref())
+                == Some(second.as_str())
+        {
             break Some(start.elapsed());
         }
         if start.elapsed() > timeout {
-            println!("commit to Synced: not reached; status {:#}", app["status"]);
+            println!(
+                "commit to Synced: not reached; status {:?}",
+                app.and_then(|a| a.status)
+            );
             break None;
         }
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        tokio::time::sleep(Duration::from_millis(50)).await;
     };
     let queued_left = controller.queue_len();
     println!(
@@ -361,29 +562,31 @@ async fn controller_scale() {
         fmt_time(commit_to_synced)
     );
     let peak_kib = peak_rss_kib();
+    let (local_kib, remote_kib) = (local.peak_rss_kib(), remote.peak_rss_kib());
 
     println!();
     println!(
-        "| apps | initial sync | full refresh | commit → Synced (others refreshing) | peak RSS | sandbox-only RSS | controller share |"
+        "| apps | initial sync | full refresh | commit → Synced (others refreshing) | controller peak RSS (before start) | sandbox peak RSS (control plane, second) |"
     );
-    println!("|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|");
     println!(
-        "| {n} | {} | {} | {} | {} MiB | {} MiB | ~{} MiB |",
+        "| {n} | {} | {} | {} | {} MiB ({} MiB) | {} MiB, {} MiB |",
         fmt_time(initial),
         fmt_time(refresh),
         fmt_time(commit_to_synced),
         peak_kib / 1024,
         baseline_kib / 1024,
-        peak_kib.saturating_sub(baseline_kib) / 1024,
+        local_kib / 1024,
+        remote_kib / 1024,
     );
     println!(
-        "(workers {workers}; Applications created in {created:.1?}; peak RSS after initial sync {} MiB; whole run {:.0?})",
+        "(workers {workers}; {nodes} nodes per sandbox; Applications created in {created:.1?}; controller peak RSS after initial sync {} MiB; whole run {:.0?})",
         after_initial_kib / 1024,
         total.elapsed()
     );
 
     controller.shutdown().await;
-    local.shutdown().await;
-    remote.shutdown().await;
+    local.stop();
+    remote.stop();
     assert!(initial.is_some(), "initial sync did not finish");
 }

@@ -301,7 +301,9 @@ impl LiveCache {
     /// `app`'s objects and their descendants, in the shape [`Cluster::app_inventory`]
     /// answers (objects carry the kept `managedFields` entries in their metadata).
     pub fn inventory(&self, app: &str) -> Inventory {
-        self.shared.store.read().inventory(app)
+        // Parse outside the lock: watch updates wait for readers.
+        let objects = self.shared.store.read().app_tree(app);
+        objects.into_inventory()
     }
 
     /// The objects whose owner references name `uid`.

@@ -24,6 +24,35 @@ pub(crate) struct Store {
     bytes: usize,
 }
 
+/// An application's live objects taken from the store: the tracked ones and, by owner
+/// UID, their untracked descendants.
+pub(crate) struct AppObjects {
+    tracked: Vec<Arc<LiveObject>>,
+    children: Vec<(String, Vec<Arc<LiveObject>>)>,
+}
+
+impl AppObjects {
+    /// Parses the objects into an [`Inventory`] (kept `managedFields` included).
+    pub(crate) fn into_inventory(self) -> Inventory {
+        let mut inventory = Inventory::default();
+        for obj in self.tracked {
+            inventory
+                .tracked
+                .insert(obj.key().clone(), obj.to_value_with_managed_fields());
+        }
+        for (uid, owned) in self.children {
+            inventory.children.insert(
+                uid,
+                owned
+                    .iter()
+                    .map(|c| c.to_value_with_managed_fields())
+                    .collect(),
+            );
+        }
+        inventory
+    }
+}
+
 impl Store {
     pub(crate) fn get(&self, key: &ResourceKey) -> Option<Arc<LiveObject>> {
         self.objects.get(key).cloned()
@@ -225,50 +254,47 @@ impl Store {
         out
     }
 
-    /// The application's objects and their descendants, shaped like
-    /// [`Cluster::app_inventory`](crate::Cluster::app_inventory)'s answer.
-    pub(crate) fn inventory(&self, app: &str) -> Inventory {
-        let mut inventory = Inventory::default();
+    /// The application's objects and their descendants (by owner UID), as shared
+    /// handles: cheap to take under the lock; [`AppObjects::into_inventory`] parses them
+    /// after it is released.
+    pub(crate) fn app_tree(&self, app: &str) -> AppObjects {
         let tracked = self.app_objects(app);
         let mut queue: std::collections::VecDeque<String> = tracked
             .iter()
             .filter(|o| !o.uid().is_empty())
             .map(|o| o.uid().to_string())
             .collect();
-        for obj in tracked {
-            inventory
-                .tracked
-                .insert(obj.key().clone(), obj.to_value_with_managed_fields());
-        }
+        let mut children = Vec::new();
         let mut seen = HashSet::new();
         while let Some(uid) = queue.pop_front() {
             if !seen.insert(uid.clone()) {
                 continue;
             }
-            let children: Vec<_> = self
+            let owned: Vec<_> = self
                 .children_of(&uid)
                 .into_iter()
                 // objects tracked themselves belong to `tracked` (of this or another app)
                 .filter(|c| c.app().is_none())
                 .collect();
-            if children.is_empty() {
+            if owned.is_empty() {
                 continue;
             }
             queue.extend(
-                children
+                owned
                     .iter()
                     .filter(|c| !c.uid().is_empty())
                     .map(|c| c.uid().to_string()),
             );
-            inventory.children.insert(
-                uid,
-                children
-                    .iter()
-                    .map(|c| c.to_value_with_managed_fields())
-                    .collect(),
-            );
+            children.push((uid, owned));
         }
-        inventory
+        AppObjects { tracked, children }
+    }
+
+    /// The application's objects and their descendants, shaped like
+    /// [`Cluster::app_inventory`](crate::Cluster::app_inventory)'s answer.
+    #[cfg(test)]
+    pub(crate) fn inventory(&self, app: &str) -> Inventory {
+        self.app_tree(app).into_inventory()
     }
 
     /// (group, kind, count) for every kind held, sorted by group then kind.

@@ -6,6 +6,10 @@
 //! - `ui_lists_2000_applications_within_a_second`: 2,000 Applications in a sandbox behind the
 //!   API server; `tests/browser/list_2000.mjs` asserts the list API and the rendered list
 //!   (navigation to last row, measured in the browser) each take under a second.
+//! - `ui_single_sign_on_in_the_browser`: a real OpenID Connect provider (the npm package
+//!   `oidc-provider`, run by `crates/server/tests/oidc/provider.mjs`), a sandbox and an
+//!   in-process API server; `tests/browser/sso.mjs` logs in via SSO through the provider's own
+//!   pages, checks what the group's role may see, stops a running sync and logs out.
 //!
 //! Needs `node`, `$FERROCD_NODE_MODULES` (from `scripts/install-node-tools`) with
 //! `playwright-core`, and Chromium (`$FERROCD_CHROMIUM`, else `/usr/bin/chromium`). Without
@@ -102,9 +106,10 @@ fn run_node(tools: &Tools, script: &str, screenshots: &Path, env: &[(&str, Strin
     );
 }
 
-struct Demo(Child);
+/// A child process killed when dropped (the demo, the OpenID Connect provider).
+struct Killed(Child);
 
-impl Drop for Demo {
+impl Drop for Killed {
     fn drop(&mut self) {
         let _ = self.0.kill();
         let _ = self.0.wait();
@@ -148,7 +153,7 @@ fn parse_printed(lines: &[String]) -> Option<Printed> {
     })
 }
 
-fn start_demo(dir: &Path) -> (Demo, Vec<String>) {
+fn start_demo(dir: &Path) -> (Killed, Vec<String>) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_ferrocd"))
         .args(["demo", "--port", "0", "--ready-timeout", "60", "--dir"])
         .arg(dir)
@@ -159,7 +164,7 @@ fn start_demo(dir: &Path) -> (Demo, Vec<String>) {
         .spawn()
         .expect("start ferrocd demo");
     let stdout = child.stdout.take().expect("stdout");
-    let demo = Demo(child);
+    let demo = Killed(child);
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         for line in BufReader::new(stdout).lines() {
@@ -349,6 +354,230 @@ async fn list_2000(tools: Tools) {
     .expect("node task");
     let _ = server.shutdown().await;
     sandbox.shutdown().await;
+}
+
+/// The OpenID Connect client secret the provider script registers for client `ferrocd`.
+const SSO_CLIENT_SECRET: &str = "mlops-sso-secret";
+
+/// Standard base64 with padding (Secret `data` values).
+fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, b)| n | (u32::from(*b) << (16 - 8 * i)));
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(char::from(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+/// Starts `crates/server/tests/oidc/provider.mjs` for `redirect_uri`; returns it and its issuer.
+fn start_provider(tools: &Tools, redirect_uri: &str) -> (Killed, String) {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../server/tests/oidc/provider.mjs");
+    let mut child = Command::new("node")
+        .arg(&script)
+        .arg(redirect_uri)
+        .arg("RS256")
+        .env("FERROCD_NODE_MODULES", &tools.node_modules)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start the OpenID Connect provider");
+    let stdout = child.stdout.take().expect("stdout");
+    let provider = Killed(child);
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { return };
+            let _ = tx.send(line);
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(line) if line.starts_with("http://") => return (provider, line.trim().to_string()),
+            Ok(_) => {}
+            Err(_) => panic!("the OpenID Connect provider printed no issuer within 30 s"),
+        }
+    }
+}
+
+/// A free loopback port: the server's address must be known before it starts (its `url`
+/// and the provider's redirect URI name it).
+fn free_port() -> u16 {
+    std::net::TcpListener::bind(("127.0.0.1", 0))
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port()
+}
+
+/// An Application of `project` as a controller would have left it; `running` gives it a sync
+/// operation still in progress (waiting on a later wave), as the controller reports one.
+fn sso_app(name: &str, project: &str, running: bool) -> serde_json::Value {
+    let revision = "7c1e5a9d3b2f4e6a8c0d1f3b5a7e9c2d4f6b8a01";
+    let mut status = json!({
+        "sync": {"status": "Synced", "revision": revision},
+        "health": {"status": "Healthy"},
+        "reconciledAt": "2026-01-05T10:00:00Z",
+    });
+    if running {
+        status["sync"]["status"] = json!("OutOfSync");
+        status["health"]["status"] = json!("Progressing");
+        status["operationState"] = json!({
+            "phase": "Running",
+            "message": "waiting for healthy state of apps/Deployment/mlflow (wave 1)",
+            "startedAt": "2026-01-05T10:00:00Z",
+            "operation": {"sync": {"revision": revision}, "initiatedBy": {"username": "ci-bot"}},
+        });
+    }
+    json!({
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "Application",
+        "metadata": {"name": name, "namespace": "argocd", "labels": {"team": "ml-platform"}},
+        "spec": {
+            "project": project,
+            "source": {
+                "repoURL": "https://git.example.com/ml/platform.git",
+                "path": format!("apps/{name}"),
+                "targetRevision": "main",
+            },
+            "destination": {"server": "https://kubernetes.default.svc", "namespace": name},
+        },
+        "status": status,
+    })
+}
+
+#[test]
+fn ui_single_sign_on_in_the_browser() {
+    let Some(tools) = tools() else { return };
+    if !tools.node_modules.join("oidc-provider").is_dir() {
+        assert!(
+            !std::env::var("FERROCD_REQUIRE_TOOLS").is_ok_and(|v| v == "1"),
+            "FERROCD_REQUIRE_TOOLS=1 but {} has no oidc-provider",
+            tools.node_modules.display()
+        );
+        eprintln!("skipping the SSO browser test: no oidc-provider in FERROCD_NODE_MODULES");
+        return;
+    }
+    let _turn = take_turn();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(single_sign_on(tools));
+}
+
+async fn single_sign_on(tools: Tools) {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let port = free_port();
+    let url = format!("http://127.0.0.1:{port}");
+    let (_provider, issuer) = start_provider(&tools, &format!("{url}/auth/callback"));
+
+    let sandbox = Sandbox::start(SandboxOptions::default())
+        .await
+        .expect("sandbox");
+    let dir = tempfile::tempdir().expect("dir");
+    let kubeconfig = dir.path().join("kubeconfig");
+    sandbox.write_kubeconfig(&kubeconfig).expect("kubeconfig");
+    let cluster = Cluster::from_kubeconfig(Some(&kubeconfig), None)
+        .await
+        .expect("cluster");
+    cluster
+        .install_crds(&ferrocd_model::crds(), Duration::from_secs(10))
+        .await
+        .expect("crds");
+    let oidc = format!(
+        "name: ML Platform SSO\nissuer: {issuer}\nclientID: ferrocd\nclientSecret: $oidc.mlsso.clientSecret\n\
+         requestedScopes: [openid, profile, email, groups]\n\
+         requestedIDTokenClaims:\n  groups:\n    essential: true\n  email:\n    essential: true\n"
+    );
+    let policy = "\
+p, role:ml-engineer, applications, get, ml-platform/*, allow
+p, role:ml-engineer, applications, sync, ml-platform/*, allow
+p, role:ml-engineer, applications, sync, ml-platform/*-prod, deny
+p, role:ml-engineer, projects, get, ml-platform, allow
+g, ml-engineers, role:ml-engineer
+";
+    let mut objects = vec![
+        json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "argocd"}}),
+        json!({"apiVersion": "v1", "kind": "ConfigMap",
+               "metadata": {"name": "argocd-cm", "namespace": "argocd"},
+               "data": {"oidc.config": oidc}}),
+        json!({"apiVersion": "v1", "kind": "ConfigMap",
+               "metadata": {"name": "argocd-rbac-cm", "namespace": "argocd"},
+               "data": {"policy.csv": policy}}),
+        json!({"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
+               "metadata": {"name": "argocd-secret", "namespace": "argocd"},
+               "data": {"oidc.mlsso.clientSecret": base64(SSO_CLIENT_SECRET.as_bytes())}}),
+    ];
+    for project in ["default", "ml-platform", "serving"] {
+        objects.push(json!({
+            "apiVersion": "argoproj.io/v1alpha1", "kind": "AppProject",
+            "metadata": {"name": project, "namespace": "argocd"},
+            "spec": {"sourceRepos": ["*"], "destinations": [{"server": "*", "namespace": "*"}]},
+        }));
+    }
+    objects.push(sso_app("mlflow", "ml-platform", true));
+    objects.push(sso_app("triton-prod", "ml-platform", false));
+    objects.push(sso_app("kserve", "serving", false));
+    objects.push(sso_app("airflow", "default", false));
+    for object in &objects {
+        cluster
+            .create(object, &WriteOptions::default())
+            .await
+            .unwrap_or_else(|e| panic!("creating {}: {e}", object["metadata"]["name"]));
+    }
+
+    let server = ferrocd_server::start(ferrocd_server::ServerConfig {
+        listen: std::net::SocketAddr::from(([127, 0, 0, 1], port)),
+        namespace: "argocd".into(),
+        client: Some(cluster.client().clone()),
+        api: ferrocd_server::ApiOptions {
+            url: Some(url.clone()),
+            ..ferrocd_server::ApiOptions::default()
+        },
+    })
+    .await
+    .expect("server");
+    let screenshots = screenshot_dir("sso");
+    tokio::task::spawn_blocking(move || {
+        run_node(
+            &tools,
+            "sso.mjs",
+            &screenshots,
+            &[("FERROCD_URL", url), ("FERROCD_ISSUER", issuer)],
+        );
+    })
+    .await
+    .expect("node task");
+    let _ = server.shutdown().await;
+    sandbox.shutdown().await;
+}
+
+#[test]
+fn base64_encodes_like_rfc_4648() {
+    for (input, want) in [
+        ("", ""),
+        ("f", "Zg=="),
+        ("fo", "Zm8="),
+        ("foo", "Zm9v"),
+        ("foob", "Zm9vYg=="),
+        ("fooba", "Zm9vYmE="),
+        ("foobar", "Zm9vYmFy"),
+        ("mlops-sso-secret", "bWxvcHMtc3NvLXNlY3JldA=="),
+    ] {
+        assert_eq!(base64(input.as_bytes()), want, "{input}");
+    }
 }
 
 #[test]

@@ -42,8 +42,9 @@ function headerHtml(app) {
   const rev = st.sync?.revision;
   const opInfo = op ? (OPERATION[op.phase] || OPERATION.Error) : null;
   const target = src.targetRevision || 'HEAD';
+  const differing = (st.resources || []).filter((r) => r.status === 'OutOfSync').length;
   const syncWhy = syncOf(app) === 'OutOfSync'
-    ? `${(st.resources || []).filter((r) => r.status === 'OutOfSync').length} resource(s) differ from Git`
+    ? (differing === 0 ? 'differs from Git' : `${differing} resource${differing === 1 ? ' differs' : 's differ'} from Git`)
     : syncOf(app) === 'Synced' ? `to ${target}${rev ? ` (${shortRev(rev)})` : ''}` : 'not compared yet';
   const syncedRev = op?.syncResult?.revision || op?.operation?.sync?.revision || '';
   const by = op?.operation?.initiatedBy?.username || (op?.operation?.initiatedBy?.automated ? 'automated sync' : '');
@@ -74,7 +75,8 @@ export async function applicationView(root, params, query) {
   } catch (err) {
     main.replaceChildren(
       h('div', { class: 'breadcrumbs' }, h('a', { href: '/applications' }, 'Applications'), ` / ${name}`),
-      errorBox(`Application ${name} could not be loaded`, err));
+      errorBox(err?.status === 403 ? `You are not allowed to see application ${name}`
+        : err?.status === 404 ? `Application ${name} does not exist` : `Application ${name} could not be loaded`, err));
     return () => {};
   }
   if (!main.isConnected) return () => {};

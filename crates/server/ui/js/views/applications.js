@@ -211,9 +211,39 @@ export async function applicationsView(root) {
   document.body.dataset.appsRendered = String(apps.size);
 
   const rerender = throttle(() => { if (main.isConnected) render(); }, 400);
+  // Names the stream changed while a resync's list was on its way: the stream is newer.
+  let touched = null;
+  // The stream starts from its own list, not from ours: an application deleted between the
+  // two never gets a DELETED event (nor one removed while the server's watch re-lists). So
+  // the list is fetched again whenever the stream (re)connects and every minute, and
+  // replaces what the stream has not changed meanwhile.
+  async function resync() {
+    if (touched) return;
+    touched = new Set();
+    try {
+      const list = await api.applications();
+      if (!main.isConnected) return;
+      const fresh = new Map((list.items || []).map((a) => [a.metadata.name, a]));
+      let changed = false;
+      for (const name of [...apps.keys()]) {
+        if (!fresh.has(name) && !touched.has(name)) { apps.delete(name); changed = true; }
+      }
+      for (const [name, app] of fresh) {
+        if (touched.has(name)) continue;
+        if (apps.get(name)?.metadata.resourceVersion !== app.metadata.resourceVersion) { apps.set(name, app); changed = true; }
+      }
+      if (changed) rerender();
+    } catch {
+      // The stream's state stays; the next resync tries again.
+    } finally {
+      touched = null;
+    }
+  }
+  let opened = false;
   const close = streamApplications({}, (type, app) => {
     const name = app.metadata?.name;
     if (!name) return;
+    if (touched) touched.add(name);
     const old = apps.get(name);
     if (type === 'DELETED') { if (!old) return; apps.delete(name); }
     else {
@@ -221,7 +251,13 @@ export async function applicationsView(root) {
       apps.set(name, app);
     }
     if (loaded) rerender();
-  }, setLive);
-  return () => { close(); clearTimeout(searchTimer); };
+  }, (connected) => {
+    setLive(connected);
+    // The first connection follows the list just fetched closely; check it once it settled.
+    if (connected) setTimeout(resync, opened ? 0 : 1000);
+    opened = opened || connected;
+  });
+  const timer = setInterval(() => { if (!document.hidden) resync(); }, 60000);
+  return () => { close(); clearInterval(timer); clearTimeout(searchTimer); };
 }
 

@@ -188,9 +188,10 @@ async fn changes_arrive_with_app_and_owner_trees() {
     assert_eq!(applied.app.as_deref(), Some(app.as_str()));
     assert_eq!(applied.kind, CacheEventKind::Applied);
 
-    // The Deployment's Pods arrive, attributed to the Deployment's app.
+    // The Deployment's Pods arrive, attributed to the Deployment's app (when a Pod is seen
+    // before its ReplicaSet, the ReplicaSet's arrival attributes it).
     let pod_event = next_event(&mut events, |e| {
-        e.key.kind == "Pod" && e.key.namespace == ns
+        e.key.kind == "Pod" && e.key.namespace == ns && e.app.is_some()
     })
     .await;
     assert_eq!(pod_event.app.as_deref(), Some(app.as_str()));

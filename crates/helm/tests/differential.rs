@@ -26,26 +26,43 @@ fn testdata() -> PathBuf {
 /// The charts as the tests render them: a copy of `testdata/charts` in which every
 /// chart with `file://` dependencies has had `helm dependency build` run, so that
 /// those dependencies (the `ml-common` library, shared subcharts) sit in its
-/// `charts/` folder as `.tgz` archives packaged by the real helm. Made once per run.
+/// `charts/` folder as `.tgz` archives packaged by the real helm.
+///
+/// nextest runs every test in its own process, several at once: each process stages into a
+/// private folder and renames it to a name keyed by the content of `testdata/charts`; the
+/// first rename wins and the others use it. Copies of other content are removed only once
+/// they are an hour old, so a run never deletes what a concurrent one reads.
 fn charts_dir() -> &'static Path {
     static STAGED: OnceLock<PathBuf> = OnceLock::new();
     STAGED.get_or_init(|| {
         let tmp = Path::new(env!("CARGO_TARGET_TMPDIR"));
-        let root = tmp.join(format!("differential-charts-{}", std::process::id()));
-        // Earlier runs' copies.
+        let source = testdata().join("charts");
+        let root = tmp.join(format!("differential-charts-{}", content_key(&source)));
+        if root.is_dir() {
+            return root;
+        }
         if let Ok(entries) = std::fs::read_dir(tmp) {
             for e in entries.flatten() {
-                if e.file_name()
-                    .to_string_lossy()
-                    .starts_with("differential-charts-")
+                let stale = e
+                    .metadata()
+                    .and_then(|m| m.modified())
+                    .ok()
+                    .and_then(|t| t.elapsed().ok())
+                    .is_some_and(|age| age > std::time::Duration::from_secs(3600));
+                if stale
+                    && e.file_name()
+                        .to_string_lossy()
+                        .starts_with("differential-charts-")
                 {
                     let _ = std::fs::remove_dir_all(e.path());
                 }
             }
         }
-        support::copy_dir(&testdata().join("charts"), &root);
+        let staging = tmp.join(format!("staging-charts-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&staging);
+        support::copy_dir(&source, &staging);
         let helm = tools_bin().join("helm");
-        let mut names: Vec<PathBuf> = std::fs::read_dir(&root)
+        let mut names: Vec<PathBuf> = std::fs::read_dir(&staging)
             .expect("staged charts")
             .flatten()
             .map(|e| e.path())
@@ -70,8 +87,45 @@ fn charts_dir() -> &'static Path {
                 String::from_utf8_lossy(&out.stderr)
             );
         }
+        if std::fs::rename(&staging, &root).is_err() {
+            // Another process got there first with the same content.
+            assert!(root.is_dir(), "staging {} failed", root.display());
+            let _ = std::fs::remove_dir_all(&staging);
+        }
         root
     })
+}
+
+/// A digest of every path and file under `dir`, in sorted order.
+fn content_key(dir: &Path) -> String {
+    use sha2::{Digest, Sha256};
+    fn walk(dir: &Path, base: &Path, hasher: &mut Sha256) {
+        let mut entries: Vec<_> = std::fs::read_dir(dir)
+            .expect("read chart dir")
+            .flatten()
+            .collect();
+        entries.sort_by_key(|e| e.file_name());
+        for e in entries {
+            let path = e.path();
+            let rel = path.strip_prefix(base).unwrap_or(&path);
+            hasher.update(rel.to_string_lossy().as_bytes());
+            hasher.update([0]);
+            if path.is_dir() {
+                walk(&path, base, hasher);
+            } else {
+                hasher.update(std::fs::read(&path).expect("read chart file"));
+                hasher.update([0]);
+            }
+        }
+    }
+    let mut hasher = Sha256::new();
+    walk(dir, dir, &mut hasher);
+    hasher
+        .finalize()
+        .iter()
+        .take(8)
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 struct Case {

@@ -97,6 +97,32 @@ impl Store {
                 kind: CacheEventKind::Applied,
             });
         }
+        // Watches of different kinds race: a Pod may be held before its ReplicaSet. When an
+        // owner first arrives, its held descendants now belong to its app; say so once.
+        if previous.is_none()
+            && let Some(app) = &new_app
+        {
+            let mut frontier = vec![obj.uid().to_string()];
+            for _ in 0..MAX_OWNER_DEPTH {
+                let mut next = Vec::new();
+                for uid in frontier {
+                    for child in self.by_owner.get(&uid).into_iter().flatten() {
+                        if let Some(held) = self.objects.get(child) {
+                            next.push(held.uid().to_string());
+                            events.push(CacheEvent {
+                                key: child.clone(),
+                                app: self.app_of(held).or_else(|| Some(app.clone())),
+                                kind: CacheEventKind::Applied,
+                            });
+                        }
+                    }
+                }
+                if next.is_empty() {
+                    break;
+                }
+                frontier = next;
+            }
+        }
         events
     }
 
@@ -405,6 +431,51 @@ mod tests {
             .collect();
         assert_eq!(names, ["triton-7c9", "triton-7c9-a", "triton-7c9-b"]);
         assert_eq!(store.children_of("rs1").len(), 2);
+    }
+
+    #[test]
+    fn pods_held_before_their_owners_are_attributed_when_the_owners_arrive() {
+        let mut store = Store::default();
+        let pod = store.upsert(live(obj(
+            "v1",
+            "Pod",
+            "triton-7c9-a",
+            "p1",
+            "3",
+            Some("rs1"),
+        )));
+        assert_eq!(pod[0].app, None);
+        let rs = store.upsert(live(obj(
+            "apps/v1",
+            "ReplicaSet",
+            "triton-7c9",
+            "rs1",
+            "2",
+            Some("d1"),
+        )));
+        assert!(rs.iter().all(|e| e.app.is_none()), "{rs:?}");
+        let deployment = store.upsert(live(tracked(
+            obj("apps/v1", "Deployment", "triton", "d1", "1", None),
+            "serving",
+        )));
+        let attributed: Vec<(String, Option<String>)> = deployment
+            .iter()
+            .map(|e| (e.key.name.clone(), e.app.clone()))
+            .collect();
+        assert_eq!(
+            attributed,
+            [
+                ("triton".to_string(), Some("serving".to_string())),
+                ("triton-7c9".to_string(), Some("serving".to_string())),
+                ("triton-7c9-a".to_string(), Some("serving".to_string())),
+            ]
+        );
+        // Only the first arrival re-attributes; an update of the owner is one event.
+        let update = store.upsert(live(tracked(
+            obj("apps/v1", "Deployment", "triton", "d1", "5", None),
+            "serving",
+        )));
+        assert_eq!(update.len(), 1);
     }
 
     #[test]

@@ -204,6 +204,19 @@ fn the_document_is_valid_and_lists_exactly_the_routes() {
             .is_none(),
         "uses the global security"
     );
+    // Checked routes document the refusals, with the error body.
+    let app_get = &doc["paths"]["/api/v1/applications/{name}"]["get"]["responses"];
+    for status in ["200", "401", "403", "404"] {
+        assert!(app_get[status].is_object(), "{status} missing: {app_get}");
+    }
+    assert_eq!(
+        app_get["403"]["content"]["application/json"]["schema"]["$ref"],
+        "#/components/schemas/ErrorBody"
+    );
+    // The list filters by RBAC instead of refusing: 401 only.
+    let app_list = &doc["paths"]["/api/v1/applications"]["get"]["responses"];
+    assert!(app_list["401"].is_object(), "{app_list}");
+    assert!(app_list["403"].is_null(), "{app_list}");
 }
 
 #[tokio::test]

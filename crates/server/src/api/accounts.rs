@@ -69,9 +69,7 @@ pub(crate) async fn list(caller: Caller) -> Result<Json<Value>, ApiError> {
     ),
     responses(
         (status = 200, description = "The account", body = crate::api::openapi::Account),
-        (status = 401, description = "No valid session or token", body = crate::api::openapi::ErrorBody),
-        (status = 403, description = "RBAC denies", body = crate::api::openapi::ErrorBody),
-        (status = 404, description = "Not found", body = crate::api::openapi::ErrorBody),
+        crate::api::openapi::DeniedOrMissing,
     ),
 )]
 pub(crate) async fn get_one(
@@ -146,9 +144,7 @@ fn may_manage(caller: &Caller, name: &str) -> Result<(), ApiError> {
     responses(
         (status = 200, description = "The new API token (shown once)", body = crate::api::openapi::TokenResponse),
         (status = 400, description = "Invalid request", body = crate::api::openapi::ErrorBody),
-        (status = 401, description = "No valid session or token", body = crate::api::openapi::ErrorBody),
-        (status = 403, description = "RBAC denies", body = crate::api::openapi::ErrorBody),
-        (status = 404, description = "Not found", body = crate::api::openapi::ErrorBody),
+        crate::api::openapi::DeniedOrMissing,
         (status = 409, description = "Conflict", body = crate::api::openapi::ErrorBody),
     ),
 )]
@@ -209,9 +205,7 @@ pub(crate) async fn create_token(
     ),
     responses(
         (status = 200, description = "The token is revoked", body = crate::api::openapi::Empty),
-        (status = 401, description = "No valid session or token", body = crate::api::openapi::ErrorBody),
-        (status = 403, description = "RBAC denies", body = crate::api::openapi::ErrorBody),
-        (status = 404, description = "Not found", body = crate::api::openapi::ErrorBody),
+        crate::api::openapi::DeniedOrMissing,
     ),
 )]
 pub(crate) async fn delete_token(
@@ -281,8 +275,7 @@ pub(crate) struct UpdatePasswordRequest {
     responses(
         (status = 200, description = "The password is changed; older sessions end", body = crate::api::openapi::Empty),
         (status = 400, description = "Invalid request", body = crate::api::openapi::ErrorBody),
-        (status = 401, description = "No valid session or token", body = crate::api::openapi::ErrorBody),
-        (status = 403, description = "RBAC denies", body = crate::api::openapi::ErrorBody),
+        crate::api::openapi::Denied,
     ),
 )]
 pub(crate) async fn update_password(

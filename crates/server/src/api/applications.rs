@@ -159,9 +159,7 @@ pub(crate) async fn list(
     responses(
         (status = 200, description = "The application", body = crate::api::openapi::Application),
         (status = 400, description = "Invalid request", body = crate::api::openapi::ErrorBody),
-        (status = 401, description = "No valid session or token", body = crate::api::openapi::ErrorBody),
-        (status = 403, description = "RBAC denies", body = crate::api::openapi::ErrorBody),
-        (status = 404, description = "Not found", body = crate::api::openapi::ErrorBody),
+        crate::api::openapi::DeniedOrMissing,
     ),
 )]
 pub(crate) async fn get_one(
@@ -241,8 +239,7 @@ fn validated(state: &AppState, caller: &Caller, mut body: Value) -> Result<Value
     responses(
         (status = 200, description = "The created (or unchanged) application", body = crate::api::openapi::Application),
         (status = 400, description = "Invalid request", body = crate::api::openapi::ErrorBody),
-        (status = 401, description = "No valid session or token", body = crate::api::openapi::ErrorBody),
-        (status = 403, description = "RBAC denies", body = crate::api::openapi::ErrorBody),
+        crate::api::openapi::Denied,
     ),
 )]
 pub(crate) async fn create(
@@ -327,9 +324,7 @@ async fn replace_spec(
     responses(
         (status = 200, description = "The updated application", body = crate::api::openapi::Application),
         (status = 400, description = "Invalid request", body = crate::api::openapi::ErrorBody),
-        (status = 401, description = "No valid session or token", body = crate::api::openapi::ErrorBody),
-        (status = 403, description = "RBAC denies", body = crate::api::openapi::ErrorBody),
-        (status = 404, description = "Not found", body = crate::api::openapi::ErrorBody),
+        crate::api::openapi::DeniedOrMissing,
     ),
 )]
 pub(crate) async fn update(
@@ -371,9 +366,7 @@ pub(crate) async fn update(
     responses(
         (status = 200, description = "Deleted", body = crate::api::openapi::Empty),
         (status = 400, description = "Invalid request", body = crate::api::openapi::ErrorBody),
-        (status = 401, description = "No valid session or token", body = crate::api::openapi::ErrorBody),
-        (status = 403, description = "RBAC denies", body = crate::api::openapi::ErrorBody),
-        (status = 404, description = "Not found", body = crate::api::openapi::ErrorBody),
+        crate::api::openapi::DeniedOrMissing,
     ),
 )]
 pub(crate) async fn delete_one(
@@ -497,9 +490,7 @@ async fn write_operation(
     responses(
         (status = 200, description = "The application with its sync operation", body = crate::api::openapi::Application),
         (status = 400, description = "Invalid request", body = crate::api::openapi::ErrorBody),
-        (status = 401, description = "No valid session or token", body = crate::api::openapi::ErrorBody),
-        (status = 403, description = "RBAC denies", body = crate::api::openapi::ErrorBody),
-        (status = 404, description = "Not found", body = crate::api::openapi::ErrorBody),
+        crate::api::openapi::DeniedOrMissing,
         (status = 409, description = "Conflict", body = crate::api::openapi::ErrorBody),
     ),
 )]
@@ -603,9 +594,7 @@ pub(crate) struct RollbackRequest {
     responses(
         (status = 200, description = "The application with its rollback operation", body = crate::api::openapi::Application),
         (status = 400, description = "Invalid request", body = crate::api::openapi::ErrorBody),
-        (status = 401, description = "No valid session or token", body = crate::api::openapi::ErrorBody),
-        (status = 403, description = "RBAC denies", body = crate::api::openapi::ErrorBody),
-        (status = 404, description = "Not found", body = crate::api::openapi::ErrorBody),
+        crate::api::openapi::DeniedOrMissing,
     ),
 )]
 pub(crate) async fn rollback(
@@ -680,9 +669,7 @@ pub(crate) async fn rollback(
     responses(
         (status = 200, description = "The running operation is being terminated", body = crate::api::openapi::Empty),
         (status = 400, description = "Invalid request", body = crate::api::openapi::ErrorBody),
-        (status = 401, description = "No valid session or token", body = crate::api::openapi::ErrorBody),
-        (status = 403, description = "RBAC denies", body = crate::api::openapi::ErrorBody),
-        (status = 404, description = "Not found", body = crate::api::openapi::ErrorBody),
+        crate::api::openapi::DeniedOrMissing,
     ),
 )]
 pub(crate) async fn terminate(
@@ -782,9 +769,7 @@ async fn live_managed(state: &AppState, app: &Value) -> Result<Vec<Value>, ApiEr
     ),
     responses(
         (status = 200, description = "Managed resources and their children", body = crate::api::openapi::ResourceTree),
-        (status = 401, description = "No valid session or token", body = crate::api::openapi::ErrorBody),
-        (status = 403, description = "RBAC denies", body = crate::api::openapi::ErrorBody),
-        (status = 404, description = "Not found", body = crate::api::openapi::ErrorBody),
+        crate::api::openapi::DeniedOrMissing,
     ),
 )]
 pub(crate) async fn resource_tree(
@@ -809,9 +794,7 @@ pub(crate) async fn resource_tree(
     ),
     responses(
         (status = 200, description = "Events about the application and its resources (a core/v1 EventList)", body = Object),
-        (status = 401, description = "No valid session or token", body = crate::api::openapi::ErrorBody),
-        (status = 403, description = "RBAC denies", body = crate::api::openapi::ErrorBody),
-        (status = 404, description = "Not found", body = crate::api::openapi::ErrorBody),
+        crate::api::openapi::DeniedOrMissing,
     ),
 )]
 pub(crate) async fn events(
@@ -969,9 +952,7 @@ fn same_resource(entry: &Value, obj: &Value) -> bool {
     ),
     responses(
         (status = 200, description = "Live and target state of each managed resource (Secrets masked)", body = crate::api::openapi::ManagedResources),
-        (status = 401, description = "No valid session or token", body = crate::api::openapi::ErrorBody),
-        (status = 403, description = "RBAC denies", body = crate::api::openapi::ErrorBody),
-        (status = 404, description = "Not found", body = crate::api::openapi::ErrorBody),
+        crate::api::openapi::DeniedOrMissing,
     ),
 )]
 pub(crate) async fn managed_resources(
@@ -1033,9 +1014,7 @@ pub(crate) async fn managed_resources(
     ),
     responses(
         (status = 200, description = "The desired manifests", body = crate::api::openapi::Manifests),
-        (status = 401, description = "No valid session or token", body = crate::api::openapi::ErrorBody),
-        (status = 403, description = "RBAC denies", body = crate::api::openapi::ErrorBody),
-        (status = 404, description = "Not found", body = crate::api::openapi::ErrorBody),
+        crate::api::openapi::DeniedOrMissing,
         (status = 501, description = "No renderer configured", body = crate::api::openapi::ErrorBody),
     ),
 )]

@@ -124,9 +124,7 @@ fn matches(cluster: &ClusterSecret, id: &str, by_name: bool) -> bool {
     ),
     responses(
         (status = 200, description = "The cluster, without credentials", body = crate::api::openapi::Cluster),
-        (status = 401, description = "No valid session or token", body = crate::api::openapi::ErrorBody),
-        (status = 403, description = "RBAC denies", body = crate::api::openapi::ErrorBody),
-        (status = 404, description = "Not found", body = crate::api::openapi::ErrorBody),
+        crate::api::openapi::DeniedOrMissing,
     ),
 )]
 pub(crate) async fn get_one(
@@ -191,8 +189,7 @@ pub(crate) struct ClusterRequest {
     responses(
         (status = 200, description = "The cluster, without credentials", body = crate::api::openapi::Cluster),
         (status = 400, description = "Invalid request", body = crate::api::openapi::ErrorBody),
-        (status = 401, description = "No valid session or token", body = crate::api::openapi::ErrorBody),
-        (status = 403, description = "RBAC denies", body = crate::api::openapi::ErrorBody),
+        crate::api::openapi::Denied,
         (status = 409, description = "Conflict", body = crate::api::openapi::ErrorBody),
     ),
 )]
@@ -314,9 +311,7 @@ pub(crate) async fn create(
     responses(
         (status = 200, description = "Deleted", body = crate::api::openapi::Empty),
         (status = 400, description = "Invalid request", body = crate::api::openapi::ErrorBody),
-        (status = 401, description = "No valid session or token", body = crate::api::openapi::ErrorBody),
-        (status = 403, description = "RBAC denies", body = crate::api::openapi::ErrorBody),
-        (status = 404, description = "Not found", body = crate::api::openapi::ErrorBody),
+        crate::api::openapi::DeniedOrMissing,
     ),
 )]
 pub(crate) async fn delete_one(

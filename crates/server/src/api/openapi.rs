@@ -23,6 +23,33 @@ pub struct ErrorBody {
     pub code: i32,
 }
 
+/// The answers of every checked route besides its own: no valid token, or RBAC denies.
+#[derive(utoipa::IntoResponses)]
+#[allow(dead_code)] // only its OpenAPI description is used
+pub enum Denied {
+    /// 401.
+    #[response(status = 401, description = "No valid session or token")]
+    Unauthenticated(ErrorBody),
+    /// 403.
+    #[response(status = 403, description = "RBAC denies")]
+    PermissionDenied(ErrorBody),
+}
+
+/// [`Denied`], plus 404 for a route naming one object.
+#[derive(utoipa::IntoResponses)]
+#[allow(dead_code)] // only its OpenAPI description is used
+pub enum DeniedOrMissing {
+    /// 401.
+    #[response(status = 401, description = "No valid session or token")]
+    Unauthenticated(ErrorBody),
+    /// 403.
+    #[response(status = 403, description = "RBAC denies")]
+    PermissionDenied(ErrorBody),
+    /// 404.
+    #[response(status = 404, description = "Not found")]
+    NotFound(ErrorBody),
+}
+
 /// An empty object.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Empty {}

@@ -81,9 +81,7 @@ pub(crate) async fn list(
     ),
     responses(
         (status = 200, description = "The project", body = crate::api::openapi::AppProject),
-        (status = 401, description = "No valid session or token", body = crate::api::openapi::ErrorBody),
-        (status = 403, description = "RBAC denies", body = crate::api::openapi::ErrorBody),
-        (status = 404, description = "Not found", body = crate::api::openapi::ErrorBody),
+        crate::api::openapi::DeniedOrMissing,
     ),
 )]
 pub(crate) async fn get_one(
@@ -134,8 +132,7 @@ fn validated(state: &AppState, mut project: Value) -> Result<Value, ApiError> {
     responses(
         (status = 200, description = "The created project", body = crate::api::openapi::AppProject),
         (status = 400, description = "Invalid request", body = crate::api::openapi::ErrorBody),
-        (status = 401, description = "No valid session or token", body = crate::api::openapi::ErrorBody),
-        (status = 403, description = "RBAC denies", body = crate::api::openapi::ErrorBody),
+        crate::api::openapi::Denied,
         (status = 409, description = "Conflict", body = crate::api::openapi::ErrorBody),
     ),
 )]
@@ -217,9 +214,7 @@ async fn replace(
     responses(
         (status = 200, description = "The updated project", body = crate::api::openapi::AppProject),
         (status = 400, description = "Invalid request", body = crate::api::openapi::ErrorBody),
-        (status = 401, description = "No valid session or token", body = crate::api::openapi::ErrorBody),
-        (status = 403, description = "RBAC denies", body = crate::api::openapi::ErrorBody),
-        (status = 404, description = "Not found", body = crate::api::openapi::ErrorBody),
+        crate::api::openapi::DeniedOrMissing,
     ),
 )]
 pub(crate) async fn update(
@@ -250,9 +245,7 @@ pub(crate) async fn update(
     responses(
         (status = 200, description = "Deleted", body = crate::api::openapi::Empty),
         (status = 400, description = "Invalid request", body = crate::api::openapi::ErrorBody),
-        (status = 401, description = "No valid session or token", body = crate::api::openapi::ErrorBody),
-        (status = 403, description = "RBAC denies", body = crate::api::openapi::ErrorBody),
-        (status = 404, description = "Not found", body = crate::api::openapi::ErrorBody),
+        crate::api::openapi::DeniedOrMissing,
     ),
 )]
 pub(crate) async fn delete_one(
@@ -332,9 +325,7 @@ fn role_index(project: &Value, role: &str) -> Result<usize, ApiError> {
     responses(
         (status = 200, description = "The new project role token (shown once)", body = crate::api::openapi::TokenResponse),
         (status = 400, description = "Invalid request", body = crate::api::openapi::ErrorBody),
-        (status = 401, description = "No valid session or token", body = crate::api::openapi::ErrorBody),
-        (status = 403, description = "RBAC denies", body = crate::api::openapi::ErrorBody),
-        (status = 404, description = "Not found", body = crate::api::openapi::ErrorBody),
+        crate::api::openapi::DeniedOrMissing,
         (status = 409, description = "Conflict", body = crate::api::openapi::ErrorBody),
     ),
 )]
@@ -414,9 +405,7 @@ pub(crate) async fn create_token(
     responses(
         (status = 200, description = "The token is revoked", body = crate::api::openapi::Empty),
         (status = 400, description = "Invalid request", body = crate::api::openapi::ErrorBody),
-        (status = 401, description = "No valid session or token", body = crate::api::openapi::ErrorBody),
-        (status = 403, description = "RBAC denies", body = crate::api::openapi::ErrorBody),
-        (status = 404, description = "Not found", body = crate::api::openapi::ErrorBody),
+        crate::api::openapi::DeniedOrMissing,
     ),
 )]
 pub(crate) async fn delete_token(

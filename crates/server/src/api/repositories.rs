@@ -121,9 +121,7 @@ async fn find(
     ),
     responses(
         (status = 200, description = "The repository, without credentials", body = crate::api::openapi::Repository),
-        (status = 401, description = "No valid session or token", body = crate::api::openapi::ErrorBody),
-        (status = 403, description = "RBAC denies", body = crate::api::openapi::ErrorBody),
-        (status = 404, description = "Not found", body = crate::api::openapi::ErrorBody),
+        crate::api::openapi::DeniedOrMissing,
     ),
 )]
 pub(crate) async fn get_one(
@@ -193,8 +191,7 @@ pub(crate) struct RepositoryRequest {
     responses(
         (status = 200, description = "The repository, without credentials", body = crate::api::openapi::Repository),
         (status = 400, description = "Invalid request", body = crate::api::openapi::ErrorBody),
-        (status = 401, description = "No valid session or token", body = crate::api::openapi::ErrorBody),
-        (status = 403, description = "RBAC denies", body = crate::api::openapi::ErrorBody),
+        crate::api::openapi::Denied,
         (status = 409, description = "Conflict", body = crate::api::openapi::ErrorBody),
     ),
 )]
@@ -323,9 +320,7 @@ pub(crate) async fn create(
     ),
     responses(
         (status = 200, description = "Deleted", body = crate::api::openapi::Empty),
-        (status = 401, description = "No valid session or token", body = crate::api::openapi::ErrorBody),
-        (status = 403, description = "RBAC denies", body = crate::api::openapi::ErrorBody),
-        (status = 404, description = "Not found", body = crate::api::openapi::ErrorBody),
+        crate::api::openapi::DeniedOrMissing,
     ),
 )]
 pub(crate) async fn delete_one(

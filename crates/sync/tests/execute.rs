@@ -358,16 +358,20 @@ async fn requests_slower_than_their_time_limit_fail_with_a_clear_message() {
         "{}",
         outcome.message
     );
-    // Conflicts on every other write converge through the request retries.
+    // Conflicts on every other write converge through the request retries. With the default
+    // 6 attempts a write fails for good once in 64, which over the plan's writes made this
+    // check fail now and then; 16 attempts with short backoffs keep it about retries.
     sandbox.faults().set_conflict_rate(0.5);
-    let outcome = run(
-        &tc,
-        &plan,
-        &ExecuteOptions::default(),
-        &CancelHandle::new(),
-        |_| {},
-    )
-    .await;
+    let retrying = ExecuteOptions {
+        request: ferrocd_sync::RequestPolicy {
+            attempts: 16,
+            initial_backoff: Duration::from_millis(10),
+            max_backoff: Duration::from_millis(100),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let outcome = run(&tc, &plan, &retrying, &CancelHandle::new(), |_| {}).await;
     sandbox.faults().clear();
     assert_eq!(
         outcome.phase,

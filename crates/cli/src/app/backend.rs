@@ -154,11 +154,14 @@ impl Backend {
         let doing = format!("updating application '{name}'");
         match self {
             Backend::Core { cluster, ns } => {
-                let patch = json!({"spec": merge_patch_between(&live["spec"], &desired["spec"])});
-                cluster
-                    .merge_patch(&key("argoproj.io", "Application", ns, name), &patch)
-                    .await
-                    .with_context(|| doing.clone())?;
+                patch_spec(
+                    cluster,
+                    &key("argoproj.io", "Application", ns, name),
+                    live,
+                    desired,
+                )
+                .await
+                .with_context(|| doing.clone())?;
             }
             Backend::Server { api, .. } => {
                 let mut body = live.clone();
@@ -527,11 +530,14 @@ impl Backend {
         let doing = format!("updating project '{name}'");
         match self {
             Backend::Core { cluster, ns } => {
-                let patch = json!({"spec": merge_patch_between(&live["spec"], &desired["spec"])});
-                cluster
-                    .merge_patch(&key("argoproj.io", "AppProject", ns, name), &patch)
-                    .await
-                    .with_context(|| doing.clone())?;
+                patch_spec(
+                    cluster,
+                    &key("argoproj.io", "AppProject", ns, name),
+                    live,
+                    desired,
+                )
+                .await
+                .with_context(|| doing.clone())?;
             }
             Backend::Server { api, .. } => {
                 let mut body = live.clone();
@@ -834,6 +840,18 @@ impl Backend {
         }
         Ok(())
     }
+}
+
+/// Core mode's update of an Application or AppProject: a merge patch of the spec fields that
+/// differ (the controller's own fields stay untouched).
+async fn patch_spec(
+    cluster: &Cluster,
+    target: &ResourceKey,
+    live: &Value,
+    desired: &Value,
+) -> Result<(), ferrocd_cluster::ClusterError> {
+    let patch = json!({"spec": merge_patch_between(&live["spec"], &desired["spec"])});
+    cluster.merge_patch(target, &patch).await.map(|_| ())
 }
 
 #[cfg(test)]

@@ -89,7 +89,9 @@ pub(crate) struct Shared {
     pub metrics: Arc<Metrics>,
     pub app_resource: ApiResource,
     pub project_resource: ApiResource,
-    pub apps: Mutex<BTreeMap<AppRef, Application>>,
+    /// The Applications as last seen (shared copies: a reconciliation or a reader takes one
+    /// without copying the whole object).
+    pub apps: Mutex<BTreeMap<AppRef, Arc<Application>>>,
     pub projects: Mutex<BTreeMap<String, AppProject>>,
     pub settings: Mutex<Arc<Settings>>,
     caches: tokio::sync::Mutex<HashMap<String, Arc<LiveCache>>>,
@@ -225,8 +227,20 @@ impl Controller {
     }
 
     /// The applications the controller knows, by namespace and name.
-    pub fn applications(&self) -> Vec<Application> {
+    pub fn applications(&self) -> Vec<Arc<Application>> {
         self.shared.apps.lock().values().cloned().collect()
+    }
+
+    /// One application, when the controller knows it.
+    pub fn application(&self, namespace: &str, name: &str) -> Option<Arc<Application>> {
+        self.shared
+            .app(&(namespace.to_string(), name.to_string()))
+    }
+
+    /// How many of the known applications satisfy `predicate` (without copying them).
+    pub fn count_applications(&self, predicate: impl Fn(&Application) -> bool) -> (usize, usize) {
+        let apps = self.shared.apps.lock();
+        (apps.values().filter(|a| predicate(a)).count(), apps.len())
     }
 
     /// The shared state, for the crate's own tests.
@@ -319,7 +333,7 @@ impl Shared {
         self.queue.push(app);
     }
 
-    pub(crate) fn app(&self, app: &AppRef) -> Option<Application> {
+    pub(crate) fn app(&self, app: &AppRef) -> Option<Arc<Application>> {
         self.apps.lock().get(app).cloned()
     }
 
@@ -611,6 +625,7 @@ fn on_app_changed(shared: &Arc<Shared>, key: AppRef, mut app: Application) {
             status.history = known.history.clone();
         }
     }
+    let app = Arc::new(app);
     let previous = shared.apps.lock().insert(key.clone(), app.clone());
     let interesting = match &previous {
         None => true,

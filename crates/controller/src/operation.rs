@@ -48,7 +48,7 @@ const DEFAULT_HISTORY_LIMIT: usize = 10;
 pub(crate) fn start(
     shared: Arc<Shared>,
     key: AppRef,
-    app: Application,
+    app: &Application,
     operation: Operation,
     resumed: Option<OperationState>,
 ) {
@@ -62,12 +62,12 @@ pub(crate) fn start(
         // through to the controller's copy: the copy read here knows every finished one.
         let current = shared.app(&key);
         match current {
-            Some(current) if stale_decision(&app, &current, &operation).is_none() => {
+            Some(current) if stale_decision(app, &current, &operation).is_none() => {
                 running.insert(key.clone(), cancel.clone());
                 current
             }
             Some(current) => {
-                let why = stale_decision(&app, &current, &operation).unwrap_or_default();
+                let why = stale_decision(app, &current, &operation).unwrap_or_default();
                 debug!(app = %key.1, why, "operation not started: decided on a stale copy");
                 drop(running);
                 shared.enqueue(key);
@@ -79,7 +79,7 @@ pub(crate) fn start(
     tokio::spawn(async move {
         // At most `operation_slots` operations talk to the clusters at once.
         let slot = shared.operation_slots.clone().acquire_owned().await;
-        run(&shared, &key, current, operation, resumed, cancel).await;
+        run(&shared, &key, Arc::unwrap_or_clone(current), operation, resumed, cancel).await;
         drop(slot);
         shared.operations.lock().remove(&key);
         shared.enqueue(key);
@@ -580,6 +580,7 @@ async fn finish(
                 // see this outcome even before the watch delivers it (or it would sync
                 // the same revision again).
                 if let Some(current) = shared.apps.lock().get_mut(key) {
+                    let current = Arc::make_mut(current);
                     let status = current.status.get_or_insert_with(Default::default);
                     status.operation_state = Some(state.clone());
                     if let Some(h) = &history {
@@ -633,8 +634,9 @@ async fn write_operation(
     let history = match history {
         Some(h) => Some(h.to_vec()),
         None => current
-            .and_then(|a| a.status)
-            .map(|s| s.history)
+            .as_ref()
+            .and_then(|a| a.status.as_ref())
+            .map(|s| s.history.clone())
             .filter(|h| !h.is_empty()),
     };
     if let Some(h) = history {
@@ -823,7 +825,7 @@ mod tests {
         let history = |shared: &Arc<Shared>| {
             shared
                 .app(&key)
-                .and_then(|a| a.status)
+                .and_then(|a| a.status.clone())
                 .map(|s| s.history)
                 .unwrap_or_default()
         };
@@ -833,7 +835,7 @@ mod tests {
         .await;
 
         // The copy a slow reconciliation read while the first sync ran.
-        let mut stale = shared.app(&key).expect("app");
+        let mut stale = Arc::unwrap_or_clone(shared.app(&key).expect("app"));
         let first = stale
             .status
             .as_ref()
@@ -851,7 +853,7 @@ mod tests {
         start(
             shared.clone(),
             key.clone(),
-            stale,
+            &stale,
             first.operation.clone(),
             Some(resumed),
         );

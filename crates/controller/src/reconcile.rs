@@ -133,14 +133,14 @@ pub(crate) async fn reconcile(shared: &Arc<Shared>, key: &AppRef) {
         crate::operation::start(
             shared.clone(),
             key.clone(),
-            app.clone(),
+            &app,
             state.operation.clone(),
             Some(state.clone()),
         );
         return;
     }
     if let Some(operation) = app.operation.clone() {
-        crate::operation::start(shared.clone(), key.clone(), app.clone(), operation, None);
+        crate::operation::start(shared.clone(), key.clone(), &app, operation, None);
         return;
     }
     if blocked {
@@ -184,7 +184,7 @@ pub(crate) async fn reconcile(shared: &Arc<Shared>, key: &AppRef) {
                 ..Default::default()
             };
             info!(app = %app.name(), revision = ?revisions, "automated sync");
-            crate::operation::start(shared.clone(), key.clone(), app, operation, None);
+            crate::operation::start(shared.clone(), key.clone(), &app, operation, None);
         }
     }
 }

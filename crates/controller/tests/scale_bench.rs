@@ -175,9 +175,8 @@ async fn wait_all(
     let start = Instant::now();
     let mut last_report = Instant::now();
     loop {
-        let apps = controller.applications();
-        let ok = apps.iter().filter(|a| done(a)).count();
-        if apps.len() >= n && ok >= n {
+        let (ok, known) = controller.count_applications(&done);
+        if known >= n && ok >= n {
             return Some(start.elapsed());
         }
         if start.elapsed() > timeout {
@@ -532,10 +531,7 @@ async fn controller_scale() {
     });
     let target_name = app_name(target);
     let commit_to_synced = loop {
-        let app = controller
-            .applications()
-            .into_iter()
-            .find(|a| a.name() == target_name);
+        let app = controller.application("argocd", &target_name);
         if let Some(app) = &app
             && synced_healthy(app)
             && app
@@ -550,7 +546,7 @@ async fn controller_scale() {
         if start.elapsed() > timeout {
             println!(
                 "commit to Synced: not reached; status {:?}",
-                app.and_then(|a| a.status)
+                app.and_then(|a| a.status.clone())
             );
             break None;
         }

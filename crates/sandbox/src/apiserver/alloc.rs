@@ -1,7 +1,7 @@
 //! Address allocation: Service cluster IPs from 10.96.0.0/12, node ports from 30000-32767 and
 //! load-balancer addresses from 192.0.2.0/24 (TEST-NET-1, never routed).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashSet};
 use std::net::Ipv4Addr;
 
 use serde_json::Value;
@@ -25,9 +25,10 @@ fn services(store: &Store) -> Vec<std::sync::Arc<Value>> {
 impl Allocators {
     /// A free cluster IP (10.96.0.1 is kept for the `kubernetes` Service).
     pub fn cluster_ip(&mut self, store: &Store) -> Option<String> {
-        let used: BTreeSet<String> = services(store)
+        let services = services(store);
+        let used: HashSet<&str> = services
             .iter()
-            .filter_map(|s| s["spec"]["clusterIP"].as_str().map(str::to_string))
+            .filter_map(|s| s["spec"]["clusterIP"].as_str())
             .collect();
         for _ in 0..CLUSTER_IP_SIZE {
             self.next_ip = (self.next_ip + 1) % CLUSTER_IP_SIZE;
@@ -35,7 +36,7 @@ impl Allocators {
                 continue;
             }
             let ip = Ipv4Addr::from(CLUSTER_IP_BASE + self.next_ip).to_string();
-            if !used.contains(&ip) {
+            if !used.contains(ip.as_str()) {
                 return Some(ip);
             }
         }

@@ -24,13 +24,26 @@ fn line(v: &Value) -> Bytes {
     Bytes::from(b)
 }
 
-fn with_type(rt: &ResourceType, o: &Value) -> Value {
-    let mut o = o.clone();
-    if o.get("apiVersion").is_none() {
-        o["apiVersion"] = json!(rt.api_version());
-        o["kind"] = json!(rt.kind);
+/// One watch event line, `{"type": .., "object": ..}`; the stored object is serialized in
+/// place (copied only when it lacks its apiVersion and kind).
+fn event_line(ty: &str, rt: &ResourceType, o: &Value) -> Bytes {
+    let typed;
+    let object = if o.get("apiVersion").is_none() {
+        let mut copy = o.clone();
+        copy["apiVersion"] = json!(rt.api_version());
+        copy["kind"] = json!(rt.kind);
+        typed = copy;
+        &typed
+    } else {
+        o
+    };
+    // `ty` is one of the fixed event type words: no escaping needed.
+    let mut b = format!("{{\"type\":\"{ty}\",\"object\":").into_bytes();
+    if serde_json::to_writer(&mut b, object).is_err() {
+        return Bytes::new();
     }
-    o
+    b.extend_from_slice(b"}\n");
+    Bytes::from(b)
 }
 
 /// Starts a watch and returns the streaming response.
@@ -85,7 +98,7 @@ pub fn start(
         for o in &sub.snapshot {
             if matches(o)
                 && tx
-                    .send(line(&json!({"type": "ADDED", "object": with_type(&rt, o)})))
+                    .send(event_line("ADDED", &rt, o))
                     .await
                     .is_err()
             {
@@ -114,9 +127,7 @@ pub fn start(
             last_rv = last_rv.max(c.rv);
             let Some(ty) = event_of(c) else { continue };
             if tx
-                .send(line(
-                    &json!({"type": ty, "object": with_type(&rt, &c.object)}),
-                ))
+                .send(event_line(ty, &rt, &c.object))
                 .await
                 .is_err()
             {
@@ -151,8 +162,7 @@ pub fn start(
                         if c.resource != rt.id() { continue; }
                         last_rv = last_rv.max(c.rv);
                         let Some(ty) = event_of(&c) else { continue };
-                        let ev = json!({"type": ty, "object": with_type(&rt, &c.object)});
-                        if tx.send(line(&ev)).await.is_err() { return; }
+                        if tx.send(event_line(ty, &rt, &c.object)).await.is_err() { return; }
                     }
                     Err(broadcast::error::RecvError::Lagged(_)) | Err(broadcast::error::RecvError::Closed) => return,
                 }

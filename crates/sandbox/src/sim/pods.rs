@@ -2,7 +2,7 @@
 //! `nvidia.com/gpu`, node selector) or stay Pending with the scheduler's message; scheduled
 //! Pods become Running and Ready after the configured delay; Job pods then terminate.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::time::Instant;
 
 use serde_json::{Value, json};
@@ -177,6 +177,20 @@ fn schedule(sim: &mut Sim, p: &Value) {
     let nodes = sim.list_all(ids::NODES);
     let pods = sim.list_all(ids::PODS);
     let want = requests(p);
+    // What the running pods use, per node, in one pass (not one pass per node: with
+    // thousands of pods and dozens of nodes that was the sandbox's hottest loop).
+    let mut usage: HashMap<&str, ((i64, i64, i64), usize)> = HashMap::new();
+    for q in &pods {
+        if let Some(node) = q["spec"]["nodeName"].as_str()
+            && !node.is_empty()
+            && !pod_finished(q)
+        {
+            let r = requests(q);
+            let (used, count) = usage.entry(node).or_default();
+            *used = (used.0 + r.0, used.1 + r.1, used.2 + r.2);
+            *count += 1;
+        }
+    }
     let mut reasons: BTreeMap<String, usize> = BTreeMap::new();
     let mut best: Option<(i64, String)> = None;
     for n in &nodes {
@@ -188,15 +202,7 @@ fn schedule(sim: &mut Sim, p: &Value) {
             continue;
         }
         let cap = allocatable(n);
-        let mut used = (0, 0, 0);
-        let mut count_on = 0;
-        for q in &pods {
-            if q["spec"]["nodeName"].as_str() == Some(&name) && !pod_finished(q) {
-                let r = requests(q);
-                used = (used.0 + r.0, used.1 + r.1, used.2 + r.2);
-                count_on += 1;
-            }
-        }
+        let (used, count_on) = usage.get(name.as_str()).copied().unwrap_or_default();
         let mut fits = true;
         if want.0 > cap.0 - used.0 {
             *reasons.entry("Insufficient cpu".into()).or_default() += 1;

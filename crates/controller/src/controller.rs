@@ -6,7 +6,7 @@
 //! object it tracks changes (that is how self-heal notices drift). One application is
 //! reconciled by one worker at a time; a request that arrives meanwhile queues it again.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -25,10 +25,10 @@ use kube::discovery::ApiResource;
 use kube::runtime::watcher;
 use parking_lot::Mutex;
 use serde_json::Value;
-use tokio::sync::mpsc;
 use tracing::{debug, info, warn};
 
 use crate::metrics::Metrics;
+use crate::rendering::MANIFEST_GENERATE_PATHS;
 use crate::webhook::PushEvent;
 
 /// How the controller behaves.
@@ -148,7 +148,7 @@ impl Controller {
             .resource;
         let credentials = ferrocd_source::CredentialStore::default();
         let repo_cache = Arc::new(RepoCache::new(config.repo_cache_dir.clone(), credentials));
-        let (queue, receiver) = WorkQueue::new();
+        let queue = WorkQueue::default();
         let shared = Arc::new(Shared {
             registry: ClusterRegistry::new(control_plane.clone()),
             control_plane,
@@ -186,7 +186,7 @@ impl Controller {
         tasks.push(tokio::spawn(watch_secrets(shared.clone())));
         tasks.push(tokio::spawn(watch_settings(shared.clone())));
         tasks.push(tokio::spawn(resync_loop(shared.clone())));
-        tasks.push(tokio::spawn(dispatch(shared.clone(), receiver)));
+        tasks.push(tokio::spawn(dispatch(shared.clone())));
         *controller.tasks.lock() = tasks;
         info!(namespace = %shared.config.namespace, "controller started");
         Ok(controller)
@@ -212,17 +212,21 @@ impl Controller {
             let mut revisions = self.shared.revisions.lock();
             revisions.retain(|(url, _), _| !event.concerns_repo(url));
         }
-        let apps: Vec<AppRef> = self
+        let apps: Vec<(AppRef, bool)> = self
             .shared
             .apps
             .lock()
             .iter()
             .filter(|(_, app)| push_concerns_app(event, app))
-            .map(|(k, _)| k.clone())
+            .map(|(k, app)| (k.clone(), push_changed_own_files(event, app)))
             .collect();
         info!(revision = %event.revision, apps = apps.len(), "git push: refreshing applications");
-        for app in apps {
-            self.shared.queue.push(app);
+        for (app, own_files) in apps {
+            if own_files {
+                self.shared.queue.push_urgent(app);
+            } else {
+                self.shared.queue.push(app);
+            }
         }
     }
 
@@ -233,8 +237,7 @@ impl Controller {
 
     /// One application, when the controller knows it.
     pub fn application(&self, namespace: &str, name: &str) -> Option<Arc<Application>> {
-        self.shared
-            .app(&(namespace.to_string(), name.to_string()))
+        self.shared.app(&(namespace.to_string(), name.to_string()))
     }
 
     /// How many of the known applications satisfy `predicate` (without copying them).
@@ -280,9 +283,6 @@ impl Controller {
 /// stopped.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
-/// Argo CD's annotation listing the paths an application's manifests are generated from.
-const MANIFEST_GENERATE_PATHS: &str = "argocd.argoproj.io/manifest-generate-paths";
-
 /// Whether a push may change what `app` renders: one of its Git sources is the pushed
 /// repository, follows the pushed branch or tag, and has files under its paths changed.
 fn push_concerns_app(event: &PushEvent, app: &Application) -> bool {
@@ -297,6 +297,17 @@ fn push_concerns_app(event: &PushEvent, app: &Application) -> bool {
             && event.concerns_revision(s.target_revision_or_head())
             && event.touches_app(s.path.as_deref().unwrap_or(""), annotation)
     })
+}
+
+/// Whether the push is known to have changed files under one of the app's own source
+/// paths (not just "somewhere in its repository"): such apps are refreshed first.
+fn push_changed_own_files(event: &PushEvent, app: &Application) -> bool {
+    !event.changed_files.is_empty()
+        && app.spec.sources_list().iter().any(|s| {
+            !s.is_helm_repo()
+                && event.concerns_repo(&s.repo_url)
+                && event.touches_any(&[s.path.clone().unwrap_or_default()])
+        })
 }
 
 /// Refuses an Application outside the control-plane namespace whose project does not list
@@ -331,6 +342,12 @@ impl Shared {
 
     pub(crate) fn enqueue(&self, app: AppRef) {
         self.queue.push(app);
+    }
+
+    /// Queues `app` ahead of the routine refreshes (its operation just finished: the
+    /// status people are watching follows at once, not after a full resync).
+    pub(crate) fn enqueue_urgent(&self, app: AppRef) {
+        self.queue.push_urgent(app);
     }
 
     pub(crate) fn app(&self, app: &AppRef) -> Option<Arc<Application>> {
@@ -437,48 +454,71 @@ impl Shared {
 }
 
 /// A queue of applications with de-duplication: an application waiting in the queue is
-/// not queued twice.
-#[derive(Clone)]
+/// not queued twice. Urgent requests (a push that changed an application's own files) go
+/// to the front, so the app a commit was for does not wait behind a full resync.
+#[derive(Clone, Default)]
 struct WorkQueue {
-    sender: mpsc::UnboundedSender<AppRef>,
-    pending: Arc<Mutex<HashSet<AppRef>>>,
+    state: Arc<Mutex<QueueState>>,
+    ready: Arc<tokio::sync::Notify>,
+}
+
+#[derive(Default)]
+struct QueueState {
+    order: VecDeque<AppRef>,
+    pending: HashSet<AppRef>,
 }
 
 impl WorkQueue {
-    fn new() -> (Self, mpsc::UnboundedReceiver<AppRef>) {
-        let (sender, receiver) = mpsc::unbounded_channel();
-        (
-            Self {
-                sender,
-                pending: Arc::new(Mutex::new(HashSet::new())),
-            },
-            receiver,
-        )
-    }
-
     fn push(&self, app: AppRef) {
-        if self.pending.lock().insert(app.clone()) {
-            let _ = self.sender.send(app);
+        let mut state = self.state.lock();
+        if state.pending.insert(app.clone()) {
+            state.order.push_back(app);
+            drop(state);
+            self.ready.notify_one();
         }
     }
 
-    fn take(&self, app: &AppRef) {
-        self.pending.lock().remove(app);
+    /// Queues `app` at the front (moving it there if it already waits).
+    fn push_urgent(&self, app: AppRef) {
+        let mut state = self.state.lock();
+        if !state.pending.insert(app.clone())
+            && let Some(at) = state.order.iter().position(|a| *a == app)
+        {
+            state.order.remove(at);
+        }
+        state.order.push_front(app);
+        drop(state);
+        self.ready.notify_one();
+    }
+
+    /// The next application, waiting for one.
+    async fn pop(&self) -> AppRef {
+        loop {
+            let ready = self.ready.notified();
+            {
+                let mut state = self.state.lock();
+                if let Some(app) = state.order.pop_front() {
+                    state.pending.remove(&app);
+                    return app;
+                }
+            }
+            ready.await;
+        }
     }
 
     fn len(&self) -> usize {
-        self.pending.lock().len()
+        self.state.lock().order.len()
     }
 }
 
 /// Hands queued applications to at most `workers` concurrent reconciliations, never two
 /// for the same application.
-async fn dispatch(shared: Arc<Shared>, mut receiver: mpsc::UnboundedReceiver<AppRef>) {
+async fn dispatch(shared: Arc<Shared>) {
     let permits = Arc::new(tokio::sync::Semaphore::new(shared.config.workers.max(1)));
     let running: Arc<Mutex<HashSet<AppRef>>> = Arc::new(Mutex::new(HashSet::new()));
     let again: Arc<Mutex<HashSet<AppRef>>> = Arc::new(Mutex::new(HashSet::new()));
-    while let Some(app) = receiver.recv().await {
-        shared.queue.take(&app);
+    loop {
+        let app = shared.queue.pop().await;
         if !running.lock().insert(app.clone()) {
             again.lock().insert(app);
             continue;
@@ -836,6 +876,48 @@ mod tests {
             &other,
             &app("main", "apps/mlflow", json!({}))
         ));
+    }
+
+    #[tokio::test]
+    async fn urgent_requests_jump_the_queue_and_nothing_waits_twice() {
+        let queue = WorkQueue::default();
+        let key = |name: &str| ("argocd".to_string(), name.to_string());
+        for name in ["airflow", "mlflow", "fraud-detector", "mlflow"] {
+            queue.push(key(name));
+        }
+        assert_eq!(queue.len(), 3);
+        queue.push_urgent(key("fraud-detector"));
+        queue.push_urgent(key("feast"));
+        assert_eq!(queue.len(), 4);
+        let mut order = Vec::new();
+        for _ in 0..4 {
+            order.push(queue.pop().await.1);
+        }
+        assert_eq!(order, ["feast", "fraud-detector", "airflow", "mlflow"]);
+        // A pop that waits is woken by the next push.
+        let waiter = tokio::spawn({
+            let queue = queue.clone();
+            async move { queue.pop().await }
+        });
+        tokio::task::yield_now().await;
+        queue.push(key("spark-history"));
+        let got = tokio::time::timeout(std::time::Duration::from_secs(5), waiter)
+            .await
+            .expect("woken")
+            .expect("joined");
+        assert_eq!(got.1, "spark-history");
+    }
+
+    #[test]
+    fn a_push_to_an_apps_own_folder_is_urgent() {
+        let app = app("main", "apps/mlflow/overlays/dev", json!({}));
+        let own = push("refs/heads/main", &["apps/mlflow/overlays/dev/values.yaml"]);
+        assert!(push_changed_own_files(&own, &app));
+        let elsewhere = push("refs/heads/main", &["apps/airflow/values/prod.yaml"]);
+        assert!(push_concerns_app(&elsewhere, &app));
+        assert!(!push_changed_own_files(&elsewhere, &app));
+        // Unknown changed files: refreshed, but not ahead of the others.
+        assert!(!push_changed_own_files(&push("refs/heads/main", &[]), &app));
     }
 
     #[test]

@@ -79,10 +79,18 @@ pub(crate) fn start(
     tokio::spawn(async move {
         // At most `operation_slots` operations talk to the clusters at once.
         let slot = shared.operation_slots.clone().acquire_owned().await;
-        run(&shared, &key, Arc::unwrap_or_clone(current), operation, resumed, cancel).await;
+        run(
+            &shared,
+            &key,
+            Arc::unwrap_or_clone(current),
+            operation,
+            resumed,
+            cancel,
+        )
+        .await;
         drop(slot);
         shared.operations.lock().remove(&key);
-        shared.enqueue(key);
+        shared.enqueue_urgent(key);
     });
 }
 

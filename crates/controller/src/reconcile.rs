@@ -183,7 +183,14 @@ pub(crate) async fn reconcile(shared: &Arc<Shared>, key: &AppRef) {
                 retry: app.spec.sync_policy.as_ref().and_then(|p| p.retry.clone()),
                 ..Default::default()
             };
-            info!(app = %app.name(), revision = ?revisions, "automated sync");
+            let out_of_sync = compared.comparison.out_of_sync();
+            let shown: Vec<String> = out_of_sync
+                .iter()
+                .take(5)
+                .map(|k| format!("{}/{}/{}", k.kind, k.namespace, k.name))
+                .collect();
+            info!(app = %app.name(), revision = ?revisions, out_of_sync = out_of_sync.len(),
+                resources = ?shown, "automated sync");
             crate::operation::start(shared.clone(), key.clone(), &app, operation, None);
         }
     }

@@ -162,16 +162,7 @@ impl PushEvent {
         let Some(annotation) = manifest_generate_paths.filter(|a| !a.trim().is_empty()) else {
             return true;
         };
-        let paths: Vec<String> = annotation
-            .split(';')
-            .map(str::trim)
-            .filter(|p| !p.is_empty())
-            .map(|p| match p.strip_prefix('/') {
-                Some(absolute) => normalize_repo_path(absolute),
-                None => normalize_repo_path(&format!("{source_path}/{p}")),
-            })
-            .collect();
-        self.touches_any(&paths)
+        self.touches_any(&generating_paths(source_path, annotation))
     }
 
     /// True when the push concerns the repository at `app_repo_url`.
@@ -205,6 +196,21 @@ impl PushEvent {
             })
         })
     }
+}
+
+/// The repository paths (relative to its root, normalized) listed by Argo CD's
+/// `argocd.argoproj.io/manifest-generate-paths` annotation for a source at `source_path`:
+/// `;`-separated, relative to the source path, or to the repository root with a leading `/`.
+pub(crate) fn generating_paths(source_path: &str, annotation: &str) -> Vec<String> {
+    annotation
+        .split(';')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(|p| match p.strip_prefix('/') {
+            Some(absolute) => normalize_repo_path(absolute),
+            None => normalize_repo_path(&format!("{source_path}/{p}")),
+        })
+        .collect()
 }
 
 /// A path inside a repository with `.` and `..` resolved (never above the root) and no

@@ -30,9 +30,14 @@ pub const KUSTOMIZATION_FILES: [&str; 3] =
 /// Detects the source type of a folder the way Argo CD does when the Application names
 /// none: a kustomization file → Kustomize, `Chart.yaml` → Helm, otherwise Directory.
 pub fn detect_source_type(dir: &Path) -> SourceType {
-    if KUSTOMIZATION_FILES.iter().any(|f| dir.join(f).is_file()) {
+    detect_source_type_by(|name| dir.join(name).is_file())
+}
+
+/// [`detect_source_type`] over a folder known by the names of its files (`has_file`).
+pub fn detect_source_type_by(has_file: impl Fn(&str) -> bool) -> SourceType {
+    if KUSTOMIZATION_FILES.iter().any(|f| has_file(f)) {
         SourceType::Kustomize
-    } else if dir.join("Chart.yaml").is_file() {
+    } else if has_file("Chart.yaml") {
         SourceType::Helm
     } else {
         SourceType::Directory

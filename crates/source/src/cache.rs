@@ -89,6 +89,19 @@ pub struct Resolved {
     pub reference: Option<String>,
 }
 
+/// What a path holds at a commit (see [`RepoCache::path_tree`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PathTree {
+    /// The object id of the tree (or file) at the path.
+    pub id: String,
+    /// The files below it (relative, slash-separated, sorted), symlinks included; empty
+    /// when the path is a file.
+    pub files: Vec<String>,
+    /// Whether a symbolic link or submodule is below it: what it points to is not part of
+    /// `id`.
+    pub has_links: bool,
+}
+
 /// A commit's files on disk.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Checkout {
@@ -381,6 +394,89 @@ impl RepoCache {
         commit: &str,
         path: &str,
     ) -> Result<Option<Vec<u8>>, SourceError> {
+        let (repo, root, git_err) = self.commit_tree(url, commit, "reading file")?;
+        let tree = repo.find_tree(root).map_err(&git_err)?;
+        let wanted = path.trim_matches('/');
+        let entry = tree.lookup_entry_by_path(wanted).map_err(&git_err)?;
+        match entry {
+            Some(e) if e.mode().is_blob() || e.mode().is_link() => {
+                let blob = repo.find_blob(e.oid().to_owned()).map_err(&git_err)?;
+                Ok(Some(blob.data.clone()))
+            }
+            _ => Ok(None),
+        }
+    }
+
+    /// What `path` (slash-separated, relative to the repository root; empty for the root)
+    /// holds at `commit`, from the object database without materializing it: its object
+    /// id and the files below it. Equal ids at two commits mean equal content, which lets a
+    /// caller reuse what it derived from the path at another commit. `None` when nothing
+    /// is at `path`.
+    pub fn path_tree(
+        &self,
+        url: &str,
+        commit: &str,
+        path: &str,
+    ) -> Result<Option<PathTree>, SourceError> {
+        let (repo, root, git_err) = self.commit_tree(url, commit, "reading tree")?;
+        let tree = repo.find_tree(root).map_err(&git_err)?;
+        let wanted = path.trim_matches('/');
+        let wanted = if wanted == "." { "" } else { wanted };
+        let (id, is_tree) = if wanted.is_empty() {
+            (tree.id, true)
+        } else {
+            match tree.lookup_entry_by_path(wanted).map_err(&git_err)? {
+                Some(e) => (e.oid().to_owned(), e.mode().is_tree()),
+                None => return Ok(None),
+            }
+        };
+        let mut listing = PathTree {
+            id: id.to_string(),
+            files: Vec::new(),
+            has_links: false,
+        };
+        if !is_tree {
+            return Ok(Some(listing));
+        }
+        let mut stack = vec![(id, String::new())];
+        while let Some((tree_id, prefix)) = stack.pop() {
+            let tree = repo.find_tree(tree_id).map_err(&git_err)?;
+            let decoded = tree.decode().map_err(&git_err)?;
+            for entry in &decoded.entries {
+                let name = format!("{prefix}{}", entry.filename);
+                match entry.mode.kind() {
+                    gix::objs::tree::EntryKind::Tree => {
+                        stack.push((entry.oid.to_owned(), format!("{name}/")));
+                    }
+                    gix::objs::tree::EntryKind::Blob
+                    | gix::objs::tree::EntryKind::BlobExecutable => listing.files.push(name),
+                    gix::objs::tree::EntryKind::Link | gix::objs::tree::EntryKind::Commit => {
+                        listing.has_links = true;
+                        listing.files.push(name);
+                    }
+                }
+            }
+        }
+        listing.files.sort();
+        Ok(Some(listing))
+    }
+
+    /// The opened mirror and the root tree id of `commit` (fetched first when the mirror does
+    /// not have it), with the error mapping of `action`.
+    #[allow(clippy::type_complexity)]
+    fn commit_tree(
+        &self,
+        url: &str,
+        commit: &str,
+        action: &'static str,
+    ) -> Result<
+        (
+            gix::Repository,
+            gix::ObjectId,
+            impl Fn(gix::Error) -> SourceError + use<>,
+        ),
+        SourceError,
+    > {
         let repo_url = RepoUrl::parse(url)?;
         let commit = commit.trim().to_ascii_lowercase();
         if !is_full_sha(&commit) {
@@ -399,24 +495,17 @@ impl RepoCache {
             self.resolve(url, &commit)?;
         }
         let repo = self.open(&repo_url, &mirror)?;
-        let git_err = |e: gix::Error| SourceError::Git {
-            url: repo_url.display.clone(),
-            action: "reading file",
+        let display = repo_url.display.clone();
+        let git_err = move |e: gix::Error| SourceError::Git {
+            url: display.clone(),
+            action,
             cause: scrub(&e.to_string(), &[]),
         };
         let tree = repo
             .find_commit(oid)
-            .and_then(|c| c.tree())
-            .map_err(git_err)?;
-        let wanted = path.trim_matches('/');
-        let entry = tree.lookup_entry_by_path(wanted).map_err(git_err)?;
-        match entry {
-            Some(e) if e.mode().is_blob() || e.mode().is_link() => {
-                let blob = repo.find_blob(e.oid().to_owned()).map_err(git_err)?;
-                Ok(Some(blob.data.clone()))
-            }
-            _ => Ok(None),
-        }
+            .and_then(|c| c.tree_id().map(|id| id.detach()))
+            .map_err(&git_err)?;
+        Ok((repo, tree, git_err))
     }
 
     fn mirror_dir(&self, url: &RepoUrl) -> PathBuf {

@@ -47,7 +47,7 @@ mod snapshot;
 pub mod testing;
 pub mod url;
 
-pub use cache::{CacheOptions, Checkout, RepoCache, Resolved, RevisionKind};
+pub use cache::{CacheOptions, Checkout, PathTree, RepoCache, Resolved, RevisionKind};
 pub use constraint::{Constraint, ConstraintError, is_constraint};
 pub use credentials::{
     Credential, CredentialError, CredentialStore, RepoKind, RepositoryEntry, Secret,

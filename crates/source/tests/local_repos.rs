@@ -330,3 +330,54 @@ fn refs_outside_branches_and_unadvertised_commits_are_fetched_on_demand() {
     let err = cache.resolve(&url, "refs/pull/bad..name").unwrap_err();
     assert!(matches!(err, SourceError::RevisionNotFound { .. }), "{err}");
 }
+
+#[test]
+fn path_tree_tells_whether_a_path_changed_between_commits() {
+    let fx = Fixture::new();
+    let cache_root = cache_dir();
+    let cache = RepoCache::new(cache_root.path(), CredentialStore::new());
+    let url = fx.bare().display().to_string();
+    let (v100, v123, v200) = (
+        fx.commit("v1.0.0"),
+        fx.commit("v1.2.3"),
+        fx.commit("v2.0.0"),
+    );
+    // v1.2.3 only added monitoring/: apps/mlflow is the same tree, the root is not.
+    let mlflow_old = cache
+        .path_tree(&url, &v100, "apps/mlflow")
+        .unwrap()
+        .unwrap();
+    let mlflow_new = cache
+        .path_tree(&url, &v123, "/apps/mlflow/")
+        .unwrap()
+        .unwrap();
+    assert_eq!(mlflow_old, mlflow_new);
+    assert_eq!(mlflow_old.files, vec!["deployment.yaml".to_string()]);
+    assert!(!mlflow_old.has_links);
+    let root_old = cache.path_tree(&url, &v100, "").unwrap().unwrap();
+    let root_new = cache.path_tree(&url, &v123, ".").unwrap().unwrap();
+    assert_ne!(root_old.id, root_new.id);
+    assert!(
+        root_new
+            .files
+            .contains(&"apps/mlflow/deployment.yaml".to_string())
+    );
+    assert!(root_new.files.iter().any(|f| f.starts_with("monitoring/")));
+    // Symlinks are listed and flagged: their targets are not part of the id.
+    let server = cache
+        .path_tree(&url, &v200, "apps/model-server")
+        .unwrap()
+        .unwrap();
+    assert!(server.has_links);
+    assert!(server.files.contains(&"mlflow-link.yaml".to_string()));
+    // A file has an id and no listing; a missing path is None.
+    let file = cache
+        .path_tree(&url, &v100, "apps/mlflow/deployment.yaml")
+        .unwrap()
+        .unwrap();
+    assert!(file.files.is_empty());
+    assert_eq!(
+        cache.path_tree(&url, &v100, "apps/model-server").unwrap(),
+        None
+    );
+}

@@ -96,12 +96,7 @@ pub fn start(
         };
         let mut last_rv = sub.rv;
         for o in &sub.snapshot {
-            if matches(o)
-                && tx
-                    .send(event_line("ADDED", &rt, o))
-                    .await
-                    .is_err()
-            {
+            if matches(o) && tx.send(event_line("ADDED", &rt, o)).await.is_err() {
                 return;
             }
         }
@@ -126,11 +121,7 @@ pub fn start(
         for c in &sub.backlog {
             last_rv = last_rv.max(c.rv);
             let Some(ty) = event_of(c) else { continue };
-            if tx
-                .send(event_line(ty, &rt, &c.object))
-                .await
-                .is_err()
-            {
+            if tx.send(event_line(ty, &rt, &c.object)).await.is_err() {
                 return;
             }
         }

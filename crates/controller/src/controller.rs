@@ -202,6 +202,15 @@ impl Controller {
             .push((namespace.to_string(), name.to_string()));
     }
 
+    /// Queues every application as a routine refresh, as the periodic resync does when
+    /// all are due (requests with a reason still go first).
+    pub fn resync_all(&self) {
+        let apps: Vec<AppRef> = self.shared.apps.lock().keys().cloned().collect();
+        for app in apps {
+            self.shared.enqueue_routine(app);
+        }
+    }
+
     /// A Git push: forgets the resolved revisions of the pushed repository and queues at
     /// once every application with a source that follows the pushed branch or tag of that
     /// repository and whose paths the push touched (Argo CD's
@@ -223,9 +232,9 @@ impl Controller {
         info!(revision = %event.revision, apps = apps.len(), "git push: refreshing applications");
         for (app, own_files) in apps {
             if own_files {
-                self.shared.queue.push_urgent(app);
-            } else {
                 self.shared.queue.push(app);
+            } else {
+                self.shared.queue.push_routine(app);
             }
         }
     }
@@ -344,10 +353,9 @@ impl Shared {
         self.queue.push(app);
     }
 
-    /// Queues `app` ahead of the routine refreshes (its operation just finished: the
-    /// status people are watching follows at once, not after a full resync).
-    pub(crate) fn enqueue_urgent(&self, app: AppRef) {
-        self.queue.push_urgent(app);
+    /// Queues `app` as a routine refresh, behind every request with a reason.
+    pub(crate) fn enqueue_routine(&self, app: AppRef) {
+        self.queue.push_routine(app);
     }
 
     pub(crate) fn app(&self, app: &AppRef) -> Option<Arc<Application>> {
@@ -453,9 +461,11 @@ impl Shared {
     }
 }
 
-/// A queue of applications with de-duplication: an application waiting in the queue is
-/// not queued twice. Urgent requests (a push that changed an application's own files) go
-/// to the front, so the app a commit was for does not wait behind a full resync.
+/// A queue of applications with de-duplication (an application waiting is not queued
+/// twice) and two classes: requests with a reason — the Application changed, a live
+/// object of it changed, its operation finished, a push changed its files — go before
+/// routine refreshes (the periodic resync, a push anywhere in its repository), so that at
+/// thousands of applications the app someone is watching does not wait for all the others.
 #[derive(Clone, Default)]
 struct WorkQueue {
     state: Arc<Mutex<QueueState>>,
@@ -464,29 +474,38 @@ struct WorkQueue {
 
 #[derive(Default)]
 struct QueueState {
-    order: VecDeque<AppRef>,
-    pending: HashSet<AppRef>,
+    prompt: VecDeque<AppRef>,
+    routine: VecDeque<AppRef>,
+    /// Every waiting application, and whether it waits in `prompt`.
+    pending: HashMap<AppRef, bool>,
 }
 
 impl WorkQueue {
+    /// Queues `app` for a reason (moving it ahead if it waits as routine).
     fn push(&self, app: AppRef) {
         let mut state = self.state.lock();
-        if state.pending.insert(app.clone()) {
-            state.order.push_back(app);
-            drop(state);
-            self.ready.notify_one();
+        match state.pending.insert(app.clone(), true) {
+            Some(true) => return,
+            Some(false) => {
+                if let Some(at) = state.routine.iter().position(|a| *a == app) {
+                    state.routine.remove(at);
+                }
+            }
+            None => {}
         }
+        state.prompt.push_back(app);
+        drop(state);
+        self.ready.notify_one();
     }
 
-    /// Queues `app` at the front (moving it there if it already waits).
-    fn push_urgent(&self, app: AppRef) {
+    /// Queues `app` as a routine refresh, unless it waits already.
+    fn push_routine(&self, app: AppRef) {
         let mut state = self.state.lock();
-        if !state.pending.insert(app.clone())
-            && let Some(at) = state.order.iter().position(|a| *a == app)
-        {
-            state.order.remove(at);
+        if state.pending.contains_key(&app) {
+            return;
         }
-        state.order.push_front(app);
+        state.pending.insert(app.clone(), false);
+        state.routine.push_back(app);
         drop(state);
         self.ready.notify_one();
     }
@@ -497,7 +516,11 @@ impl WorkQueue {
             let ready = self.ready.notified();
             {
                 let mut state = self.state.lock();
-                if let Some(app) = state.order.pop_front() {
+                let next = match state.prompt.pop_front() {
+                    Some(app) => Some(app),
+                    None => state.routine.pop_front(),
+                };
+                if let Some(app) = next {
                     state.pending.remove(&app);
                     return app;
                 }
@@ -507,7 +530,7 @@ impl WorkQueue {
     }
 
     fn len(&self) -> usize {
-        self.state.lock().order.len()
+        self.state.lock().pending.len()
     }
 }
 
@@ -555,7 +578,7 @@ async fn resync_loop(shared: Arc<Shared>) {
                 None => true,
             };
             if due {
-                shared.enqueue(app);
+                shared.enqueue_routine(app);
             }
         }
         // Metric: objects held per cluster cache.
@@ -789,7 +812,7 @@ async fn watch_secrets(shared: Arc<Shared>) {
         info!(cluster = %cluster.name, server = %cluster.server, deleted, "cluster registered");
         let apps: Vec<AppRef> = shared.apps.lock().keys().cloned().collect();
         for app in apps {
-            shared.enqueue(app);
+            shared.enqueue_routine(app);
         }
     }
 }
@@ -879,28 +902,31 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn urgent_requests_jump_the_queue_and_nothing_waits_twice() {
+    async fn requests_with_a_reason_go_before_routine_refreshes() {
         let queue = WorkQueue::default();
         let key = |name: &str| ("argocd".to_string(), name.to_string());
         for name in ["airflow", "mlflow", "fraud-detector", "mlflow"] {
-            queue.push(key(name));
+            queue.push_routine(key(name));
         }
         assert_eq!(queue.len(), 3);
-        queue.push_urgent(key("fraud-detector"));
-        queue.push_urgent(key("feast"));
+        queue.push(key("fraud-detector"));
+        queue.push(key("feast"));
+        queue.push_routine(key("feast"));
+        queue.push(key("feast"));
         assert_eq!(queue.len(), 4);
         let mut order = Vec::new();
         for _ in 0..4 {
             order.push(queue.pop().await.1);
         }
-        assert_eq!(order, ["feast", "fraud-detector", "airflow", "mlflow"]);
+        assert_eq!(order, ["fraud-detector", "feast", "airflow", "mlflow"]);
+        assert_eq!(queue.len(), 0);
         // A pop that waits is woken by the next push.
         let waiter = tokio::spawn({
             let queue = queue.clone();
             async move { queue.pop().await }
         });
         tokio::task::yield_now().await;
-        queue.push(key("spark-history"));
+        queue.push_routine(key("spark-history"));
         let got = tokio::time::timeout(std::time::Duration::from_secs(5), waiter)
             .await
             .expect("woken")
@@ -909,7 +935,7 @@ mod tests {
     }
 
     #[test]
-    fn a_push_to_an_apps_own_folder_is_urgent() {
+    fn a_push_to_an_apps_own_folder_is_a_request_with_a_reason() {
         let app = app("main", "apps/mlflow/overlays/dev", json!({}));
         let own = push("refs/heads/main", &["apps/mlflow/overlays/dev/values.yaml"]);
         assert!(push_changed_own_files(&own, &app));

@@ -90,7 +90,7 @@ pub(crate) fn start(
         .await;
         drop(slot);
         shared.operations.lock().remove(&key);
-        shared.enqueue_urgent(key);
+        shared.enqueue(key);
     });
 }
 

@@ -496,9 +496,7 @@ async fn controller_scale() {
     // (2) One full refresh of every application.
     let mark = next_second().await;
     let refresh_start = Instant::now();
-    for i in 0..n {
-        controller.refresh("argocd", &app_name(i), false);
-    }
+    controller.resync_all();
     let refresh = wait_all(&controller, n, "full refresh", timeout, |a| {
         a.status
             .as_ref()
@@ -518,9 +516,7 @@ async fn controller_scale() {
     );
     let second = git(repo.path(), &["rev-parse", "HEAD"]);
     let start = Instant::now();
-    for i in 0..n {
-        controller.refresh("argocd", &app_name(i), false);
-    }
+    controller.resync_all();
     controller.on_push(&PushEvent {
         provider: GitProvider::GitHub,
         repo_urls: vec![repo_url.clone()],

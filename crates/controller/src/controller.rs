@@ -484,14 +484,10 @@ impl WorkQueue {
     /// Queues `app` for a reason (moving it ahead if it waits as routine).
     fn push(&self, app: AppRef) {
         let mut state = self.state.lock();
-        match state.pending.insert(app.clone(), true) {
-            Some(true) => return,
-            Some(false) => {
-                if let Some(at) = state.routine.iter().position(|a| *a == app) {
-                    state.routine.remove(at);
-                }
-            }
-            None => {}
+        // An entry left behind in `routine` is skipped when popped (no scan of thousands
+        // of routine entries per event).
+        if state.pending.insert(app.clone(), true) == Some(true) {
+            return;
         }
         state.prompt.push_back(app);
         drop(state);
@@ -516,13 +512,16 @@ impl WorkQueue {
             let ready = self.ready.notified();
             {
                 let mut state = self.state.lock();
-                let next = match state.prompt.pop_front() {
-                    Some(app) => Some(app),
-                    None => state.routine.pop_front(),
-                };
-                if let Some(app) = next {
+                if let Some(app) = state.prompt.pop_front() {
                     state.pending.remove(&app);
                     return app;
+                }
+                while let Some(app) = state.routine.pop_front() {
+                    // Only an entry whose app still waits as routine counts.
+                    if state.pending.get(&app) == Some(&false) {
+                        state.pending.remove(&app);
+                        return app;
+                    }
                 }
             }
             ready.await;

@@ -263,11 +263,14 @@ pub(crate) async fn compare_rendered(
     }
     let settings = shared.settings.lock().clone();
     let mut ignore = settings.ignore.clone();
-    let app_value = serde_json::to_value(app).unwrap_or(Value::Null);
-    ignore.extend(
-        ferrocd_diff::IgnoreRule::from_application(&app_value)
-            .map_err(|e| err("InvalidSpecError", e.to_string()))?,
-    );
+    if !app.spec.ignore_differences.is_empty() {
+        // Only the rules are converted (not the whole Application, on every refresh).
+        let rules = json!({"spec": {"ignoreDifferences": app.spec.ignore_differences}});
+        ignore.extend(
+            ferrocd_diff::IgnoreRule::from_application(&rules)
+                .map_err(|e| err("InvalidSpecError", e.to_string()))?,
+        );
+    }
     let diff = DiffOptions {
         ignore,
         ..Default::default()

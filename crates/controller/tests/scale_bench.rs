@@ -35,6 +35,10 @@ use ferrocd_source::testing::git;
 use futures::StreamExt as _;
 use serde_json::{Value, json};
 
+/// The allocator of the `ferrocd` binary, so that the process measured is the one shipped.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const MODELS: [&str; 6] = [
     "fraud-detector",
     "churn-predictor",

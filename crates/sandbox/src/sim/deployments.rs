@@ -54,6 +54,24 @@ fn st(o: &Value, k: &str) -> i64 {
     o["status"][k].as_i64().unwrap_or(0)
 }
 
+/// Whether a Deployment is rolled out and steady (its status says the current generation
+/// runs every replica, updated and available): the periodic check has nothing to time out
+/// for it, and its changes arrive as events anyway. Read in place, without copying.
+pub(crate) fn settled(d: &Value) -> bool {
+    let desired = d["spec"]["replicas"].as_i64().unwrap_or(1).max(0);
+    let progressing_done = d["status"]["conditions"].as_array().is_some_and(|cs| {
+        cs.iter()
+            .any(|c| c["type"] == "Progressing" && c["reason"] == "NewReplicaSetAvailable")
+    });
+    !meta::deleting(d)
+        && d["status"]["observedGeneration"] == d["metadata"]["generation"]
+        && ["replicas", "updatedReplicas", "readyReplicas", "availableReplicas"]
+            .iter()
+            .all(|k| st(d, k) == desired)
+        && st(d, "unavailableReplicas") == 0
+        && progressing_done
+}
+
 /// Reconciles one Deployment.
 pub fn reconcile(sim: &mut Sim, ns: &str, name: &str) {
     let Some(d) = sim.get(ids::DEPLOYMENTS, ns, name) else {

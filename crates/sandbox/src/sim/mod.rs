@@ -365,6 +365,11 @@ impl Sim {
     fn on_slow_tick(&mut self) {
         for id in [ids::CRONJOBS, ids::DEPLOYMENTS, ids::HPAS] {
             for o in self.list_all(id) {
+                // Thousands of steady Deployments would be reconciled every second for
+                // nothing (the sandbox's largest cost at scale).
+                if id == ids::DEPLOYMENTS && deployments::settled(&o) {
+                    continue;
+                }
                 let (ns, name) = (meta::namespace(&o).to_string(), meta::name(&o).to_string());
                 self.mark(id, &ns, &name);
             }

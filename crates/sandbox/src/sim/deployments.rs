@@ -65,9 +65,14 @@ pub(crate) fn settled(d: &Value) -> bool {
     });
     !meta::deleting(d)
         && d["status"]["observedGeneration"] == d["metadata"]["generation"]
-        && ["replicas", "updatedReplicas", "readyReplicas", "availableReplicas"]
-            .iter()
-            .all(|k| st(d, k) == desired)
+        && [
+            "replicas",
+            "updatedReplicas",
+            "readyReplicas",
+            "availableReplicas",
+        ]
+        .iter()
+        .all(|k| st(d, k) == desired)
         && st(d, "unavailableReplicas") == 0
         && progressing_done
 }

@@ -233,7 +233,7 @@ mod tests {
 
     use ferrocd_cluster::testing::TestCluster;
     use ferrocd_source::testing::git;
-    use serde_json::json;
+    use serde_json::{Value, json};
 
     use super::*;
     use crate::{Controller, ControllerConfig, Metrics};
@@ -259,8 +259,6 @@ mod tests {
         }))
         .expect("application")
     }
-
-    use serde_json::Value;
 
     /// Whether the repository cache materialized `commit` (a render that reuses an
     /// earlier one never does).

@@ -150,38 +150,8 @@ impl Backend {
 
     /// Replaces the spec (and labels, annotations) of `live` with those of `desired`.
     pub async fn update_app(&self, live: &Value, desired: &Value) -> Result<(), Failure> {
-        let name = text(live, "/metadata/name");
-        let doing = format!("updating application '{name}'");
-        match self {
-            Backend::Core { cluster, ns } => {
-                patch_spec(
-                    cluster,
-                    &key("argoproj.io", "Application", ns, name),
-                    live,
-                    desired,
-                )
-                .await
-                .with_context(|| doing.clone())?;
-            }
-            Backend::Server { api, .. } => {
-                let mut body = live.clone();
-                body["spec"] = desired["spec"].clone();
-                if let Some(map) = body.as_object_mut() {
-                    map.remove("status");
-                    map.remove("operation");
-                }
-                api.send(
-                    Method::PUT,
-                    &["applications", name],
-                    &[],
-                    Some(&body),
-                    &doing,
-                    None,
-                )
-                .await?;
-            }
-        }
-        Ok(())
+        self.replace_spec(SpecOwner::Application, live, desired)
+            .await
     }
 
     /// Asks the controller to compare the application again (`kind`: `normal` or `hard`).
@@ -526,31 +496,46 @@ impl Backend {
 
     /// Replaces the spec of project `live` with that of `desired`.
     pub async fn update_project(&self, live: &Value, desired: &Value) -> Result<(), Failure> {
+        self.replace_spec(SpecOwner::Project, live, desired).await
+    }
+
+    /// Replaces the spec of `live` with that of `desired`: a merge patch of the difference
+    /// in core mode, a PUT of the object through the API server (an Application without its
+    /// status and operation, which the server does not take from a client; a project in
+    /// the server's `{"project": ...}` envelope).
+    async fn replace_spec(
+        &self,
+        owner: SpecOwner,
+        live: &Value,
+        desired: &Value,
+    ) -> Result<(), Failure> {
         let name = text(live, "/metadata/name");
-        let doing = format!("updating project '{name}'");
+        let (kind, noun, route) = match owner {
+            SpecOwner::Application => ("Application", "application", "applications"),
+            SpecOwner::Project => ("AppProject", "project", "projects"),
+        };
+        let doing = format!("updating {noun} '{name}'");
         match self {
             Backend::Core { cluster, ns } => {
-                patch_spec(
-                    cluster,
-                    &key("argoproj.io", "AppProject", ns, name),
-                    live,
-                    desired,
-                )
-                .await
-                .with_context(|| doing.clone())?;
+                patch_spec(cluster, &key("argoproj.io", kind, ns, name), live, desired)
+                    .await
+                    .with_context(|| doing.clone())?;
             }
             Backend::Server { api, .. } => {
-                let mut body = live.clone();
-                body["spec"] = desired["spec"].clone();
-                api.send(
-                    Method::PUT,
-                    &["projects", name],
-                    &[],
-                    Some(&json!({"project": body})),
-                    &doing,
-                    None,
-                )
-                .await?;
+                let mut object = live.clone();
+                object["spec"] = desired["spec"].clone();
+                let body = match owner {
+                    SpecOwner::Application => {
+                        if let Some(map) = object.as_object_mut() {
+                            map.remove("status");
+                            map.remove("operation");
+                        }
+                        object
+                    }
+                    SpecOwner::Project => json!({"project": object}),
+                };
+                api.send(Method::PUT, &[route, name], &[], Some(&body), &doing, None)
+                    .await?;
             }
         }
         Ok(())
@@ -844,6 +829,13 @@ impl Backend {
 
 /// Core mode's update of an Application or AppProject: a merge patch of the spec fields that
 /// differ (the controller's own fields stay untouched).
+/// The kinds whose spec the CLI replaces.
+#[derive(Clone, Copy)]
+enum SpecOwner {
+    Application,
+    Project,
+}
+
 async fn patch_spec(
     cluster: &Cluster,
     target: &ResourceKey,

@@ -18,12 +18,15 @@
 
 use std::io::{BufRead as _, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use ferrocd_cluster::{Cluster, WriteOptions};
 use ferrocd_sandbox::{Sandbox, SandboxOptions};
 use serde_json::json;
+
+mod demo_support;
+use demo_support::{Killed, start_demo};
 
 /// What the Node scripts need.
 struct Tools {
@@ -106,16 +109,6 @@ fn run_node(tools: &Tools, script: &str, screenshots: &Path, env: &[(&str, Strin
     );
 }
 
-/// A child process killed when dropped (the demo, the OpenID Connect provider).
-struct Killed(Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 /// The demo's printed address of the UI/API server and the admin password.
 #[derive(Debug, PartialEq)]
 struct Printed {
@@ -153,41 +146,6 @@ fn parse_printed(lines: &[String]) -> Option<Printed> {
     })
 }
 
-fn start_demo(dir: &Path) -> (Killed, Vec<String>) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_ferrocd"))
-        .args(["demo", "--port", "0", "--ready-timeout", "60", "--dir"])
-        .arg(dir)
-        // The demo logs the CLI in; keep that context out of the real home.
-        .env("FERROCD_CONFIG", dir.join("ferrocd-config.yaml"))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start ferrocd demo");
-    let stdout = child.stdout.take().expect("stdout");
-    let demo = Killed(child);
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines() {
-            let Ok(line) = line else { return };
-            // Keep draining after the test stopped listening.
-            let _ = tx.send(line);
-        }
-    });
-    let mut lines = Vec::new();
-    let deadline = Instant::now() + Duration::from_secs(90);
-    while !lines
-        .iter()
-        .any(|l: &String| l.starts_with("ready:") || l.starts_with("not ready:"))
-    {
-        let left = deadline.saturating_duration_since(Instant::now());
-        match rx.recv_timeout(left) {
-            Ok(line) => lines.push(line),
-            Err(_) => panic!("demo output so far: {lines:#?}"),
-        }
-    }
-    (demo, lines)
-}
-
 /// The browser tests take turns: each measures time, and a machine shared with the other
 /// one's server makes both slower.
 static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
@@ -203,7 +161,7 @@ fn ui_journey_on_the_demo() {
     let Some(tools) = tools() else { return };
     let _turn = take_turn();
     let dir = tempfile::tempdir().expect("dir");
-    let (_demo, lines) = start_demo(dir.path());
+    let (_demo, lines) = start_demo(dir.path(), Duration::from_secs(60));
     assert!(
         lines.iter().any(|l| l.starts_with("ready:")),
         "the demo is not ready: {lines:#?}"

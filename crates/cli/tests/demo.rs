@@ -2,66 +2,20 @@
 //! sandbox (every app Synced and Healthy within 30 s), and a commit in `DIR/gitops` that
 //! promotes a model version reaches the cluster within 5 s.
 
-use std::io::{BufRead as _, BufReader};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use ferrocd_cluster::Cluster;
 use ferrocd_source::testing::git;
 
-struct Demo(Child);
-
-impl Drop for Demo {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn start_demo(dir: &Path) -> (Demo, Vec<String>) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_ferrocd"))
-        .args(["demo", "--port", "0", "--ready-timeout", "30", "--dir"])
-        .arg(dir)
-        // The demo logs the CLI in: into this test's configuration, not the user's.
-        .env("FERROCD_CONFIG", dir.join("cli-config.yaml"))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start ferrocd demo");
-    let stdout = child.stdout.take().expect("stdout");
-    let demo = Demo(child);
-    // Keep reading for the demo's whole life: it keeps printing after it is ready.
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines() {
-            let Ok(line) = line else { return };
-            if tx.send(line).is_err() {
-                // The test is done with the output; keep draining.
-                continue;
-            }
-        }
-    });
-    let mut lines = Vec::new();
-    let deadline = Instant::now() + Duration::from_secs(90);
-    while !lines
-        .iter()
-        .any(|l: &String| l.starts_with("ready:") || l.starts_with("not ready:"))
-    {
-        let left = deadline.saturating_duration_since(Instant::now());
-        match rx.recv_timeout(left) {
-            Ok(line) => lines.push(line),
-            Err(_) => panic!("demo output so far: {lines:#?}"),
-        }
-    }
-    (demo, lines)
-}
+mod demo_support;
+use demo_support::start_demo;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn demo_bootstraps_the_ml_platform_and_follows_commits() {
     let dir = tempfile::tempdir().expect("dir");
     let started = Instant::now();
-    let (_demo, lines) = start_demo(dir.path());
+    let (_demo, lines) = start_demo(dir.path(), Duration::from_secs(30));
     let ready = lines
         .iter()
         .find(|l| l.starts_with("ready:"))
@@ -134,7 +88,7 @@ async fn demo_bootstraps_the_ml_platform_and_follows_commits() {
             .any(|l| l.contains("web UI") && l.contains("http://")),
         "{output}"
     );
-    let config = dir.path().join("cli-config.yaml");
+    let config = dir.path().join("ferrocd-config.yaml");
     let config_text = std::fs::read_to_string(&config).expect("CLI configuration written");
     assert!(
         config_text.contains("current-context: demo"),

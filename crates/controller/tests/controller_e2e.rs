@@ -11,38 +11,12 @@ use std::time::Duration;
 use ferrocd_cluster::testing::TestCluster;
 use ferrocd_cluster::{Cluster, WriteOptions};
 use ferrocd_controller::{Controller, ControllerConfig, Metrics};
-use ferrocd_model::ResourceKey;
-use ferrocd_source::testing::git;
 use serde_json::{Value, json};
 
+mod support;
+use support::{apply, config_map, git, key, synced_healthy, write};
+
 const WAIT: Duration = Duration::from_secs(40);
-
-fn key(group: &str, kind: &str, ns: &str, name: &str) -> ResourceKey {
-    ResourceKey {
-        group: group.into(),
-        kind: kind.into(),
-        namespace: ns.into(),
-        name: name.into(),
-    }
-}
-
-async fn apply(cluster: &Cluster, obj: Value) {
-    cluster
-        .apply(&obj, &WriteOptions::default())
-        .await
-        .unwrap_or_else(|e| panic!("apply {}: {e}", obj["metadata"]["name"]));
-}
-
-fn write(path: &Path, text: &str) {
-    std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
-    std::fs::write(path, text).expect("write");
-}
-
-fn config_map(version: &str) -> String {
-    format!(
-        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: model-config\ndata:\n  MODEL_NAME: fraud-detector\n  MODEL_VERSION: \"{version}\"\n"
-    )
-}
 
 const DEPLOYMENT: &str = "apiVersion: apps/v1
 kind: Deployment
@@ -116,10 +90,6 @@ async fn wait_status(
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-}
-
-fn synced_healthy(s: &Value) -> bool {
-    s["sync"]["status"] == "Synced" && s["health"]["status"] == "Healthy"
 }
 
 struct Stack {
